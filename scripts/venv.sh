@@ -1,0 +1,23 @@
+# Source this file: it creates (once) and activates .venv with Python 3.12 from pyenv or PATH.
+set -euo pipefail
+export HARBOR_TELEMETRY=0 LITELLM_LOCAL_MODEL_COST_MAP=True INSPECT_TELEMETRY=0
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${ASYMMETRYZERO_VENV:-$root/.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python=""
+  if command -v pyenv >/dev/null 2>&1 && [ -x "$(pyenv root)/versions/3.12.1/bin/python3.12" ]; then
+    python="$(pyenv root)/versions/3.12.1/bin/python3.12"
+  elif command -v python3.12 >/dev/null 2>&1; then
+    python="$(command -v python3.12)"
+  elif PYENV_VERSION=3.12.1 python3.12 --version >/dev/null 2>&1; then
+    python="$(PYENV_VERSION=3.12.1 pyenv which python3.12)"
+  else
+    echo "error: Python 3.12 not found; install it (pyenv install 3.12.1) and run again" >&2
+    exit 1
+  fi
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+fi
+# shellcheck disable=SC1091
+source "$venv/bin/activate"
+cd "$root"

@@ -1,0 +1,126 @@
+"""Judge backend on Inspect AI's model API, so every Inspect provider can judge.
+
+inspect_ai is imported only when this backend is used; the rest of the core runs without it.
+Inspect's own retry loop is turned off (``max_retries=0``) so the jury engine sees, records and
+retries every failed attempt itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import mimetypes
+from typing import Any
+
+from shared_contract.backend import ErrorKind, JudgeCallError, JudgeReply, JudgeRequest
+
+logger = logging.getLogger(__name__)
+
+_IMAGE_PREFIXES = ("openai/", "anthropic/", "google/", "openrouter/", "grok/", "mistral/pixtral", "bedrock/anthropic")
+
+
+def _status_of(error: BaseException) -> int | None:
+    for holder in (error, getattr(error, "response", None)):
+        for name in ("status_code", "status", "http_status"):
+            value = getattr(holder, name, None)
+            if isinstance(value, int):
+                return value
+    return None
+
+
+def _retry_after_of(error: BaseException) -> float | None:
+    value = getattr(error, "retry_after", None)
+    if value is None:
+        headers = getattr(getattr(error, "response", None), "headers", None)
+        value = headers.get("retry-after") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def classify_error(error: BaseException) -> JudgeCallError:
+    """Map a provider exception to a JudgeCallError whose kind says whether to retry."""
+    if isinstance(error, JudgeCallError):
+        return error
+    inner = getattr(error, "last_attempt", None)
+    if inner is not None and inner.exception() is not None:
+        # tenacity.RetryError from Inspect's retry wrapper: classify the underlying failure.
+        return classify_error(inner.exception())
+    status = _status_of(error)
+    name = type(error).__name__.lower()
+    kind: ErrorKind
+    if status == 429 or "ratelimit" in name:
+        kind = "rate_limited"
+    elif status is not None and status >= 500:
+        kind = "server_error"
+    elif isinstance(error, TimeoutError) or "timeout" in name:
+        kind = "timeout"
+    elif isinstance(error, ConnectionError) or "connect" in name:
+        kind = "connection_error"
+    else:
+        kind = "error"
+    return JudgeCallError(kind, f"{type(error).__name__}: {error}", _retry_after_of(error), status)
+
+
+class InspectBackend:
+    """Sends judge requests through ``inspect_ai.model``.
+
+    Args:
+        models: Inspect Model objects by model name (for example those bound to a model role),
+            used before ``get_model`` is asked for a model name.
+        image_models: Model names known to take images, beyond the built-in provider prefixes.
+    """
+
+    def __init__(self, models: dict[str, Any] | None = None, image_models: set[str] | None = None):
+        self._models: dict[str, Any] = dict(models or {})
+        self._image_models = set(image_models or ())
+
+    def _model(self, name: str) -> Any:
+        if name not in self._models:
+            from inspect_ai.model import get_model
+
+            self._models[name] = get_model(name)
+        return self._models[name]
+
+    def accepts_images(self, model: str) -> bool:
+        """Return whether the model is known to take image input."""
+        return model in self._image_models or model.startswith(_IMAGE_PREFIXES)
+
+    async def complete(self, request: JudgeRequest) -> JudgeReply:
+        """Send one request through Inspect; raise JudgeCallError on any provider failure."""
+        from inspect_ai.model import ChatMessageSystem, ChatMessageUser, ContentImage, ContentText, GenerateConfig
+
+        settings = request.settings
+        config = GenerateConfig(
+            temperature=settings.temperature,
+            seed=settings.seed,
+            max_tokens=settings.max_tokens,
+            top_p=settings.top_p,
+            reasoning_effort=settings.reasoning_effort,
+            max_retries=0,
+        )
+        content: list[Any] = [ContentText(text=request.user)]
+        for path in request.images:
+            media = mimetypes.guess_type(path.name)[0] or "image/png"
+            content.append(ContentImage(image=f"data:{media};base64,{base64.b64encode(path.read_bytes()).decode()}"))
+        messages = [ChatMessageSystem(content=request.system), ChatMessageUser(content=content if request.images else request.user)]
+
+        try:
+            output = await self._model(request.model).generate(messages, config=config)
+        except Exception as error:  # Every provider raises its own types; classify, never crash the vote.
+            raise classify_error(error) from error
+
+        if output.error:
+            raise JudgeCallError("error", f"provider returned an error: {output.error}")
+        usage = output.usage
+        stop = output.stop_reason
+        finish = {"max_tokens": "length", "model_length": "length", "content_filter": "content_filter"}.get(stop, "stop")
+        return JudgeReply(
+            completion=output.completion,
+            finish_reason=finish,
+            input_tokens=(usage.input_tokens if usage else 0) or 0,
+            output_tokens=(usage.output_tokens if usage else 0) or 0,
+            reasoning_tokens=(usage.reasoning_tokens if usage else 0) or 0,
+            cached_input_tokens=(usage.input_tokens_cache_read if usage else 0) or 0,
+        )

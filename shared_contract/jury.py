@@ -1,0 +1,292 @@
+"""The jury engine: send one judge request per vote, retry what may recover, and record everything.
+
+No error of one vote escapes this module: a vote that cannot be obtained is INVALID with a
+reason, so the task and the run go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from shared_contract.audit import Attempt, Vote, VoteTiming, VoteVerdict
+from shared_contract.backend import JudgeBackend, JudgeCallError, JudgeReply, JudgeRequest
+from shared_contract.cache import VoteCache
+from shared_contract.parsing import ParsedVerdict
+from shared_contract.pricing import PriceTable
+from shared_contract.schema import Judging
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JuryLimits:
+    """Concurrency and back-off settings of a jury run."""
+
+    max_concurrency: int = 32
+    per_model_concurrency: int = 16
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class VoteJob:
+    """Everything needed to obtain one vote (or, batched, one judge's votes on several criteria)."""
+
+    seat: str
+    request: JudgeRequest
+    parse: Callable[[str], dict[str, ParsedVerdict]]
+    criterion_ids: tuple[str, ...]
+    judging: Judging
+    cache_key: str | None = None
+    prompt_hash: str | None = None
+
+
+@dataclass
+class _Progress:
+    attempts: list[Attempt] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    provider_cost: float | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class JuryEngine:
+    """Obtains votes under a global and a per-model concurrency limit."""
+
+    def __init__(
+        self,
+        backend: JudgeBackend,
+        prices: PriceTable | None = None,
+        cache: VoteCache | None = None,
+        limits: JuryLimits | None = None,
+        on_vote: Callable[[Vote], None] | None = None,
+    ):
+        self.backend = backend
+        self.prices = prices or PriceTable.load()
+        self.cache = cache
+        self.limits = limits or JuryLimits()
+        self.on_vote = on_vote
+        self._global = asyncio.Semaphore(self.limits.max_concurrency)
+        self._per_model: dict[str, asyncio.Semaphore] = {}
+        self.calls = 0
+
+    def _model_slot(self, model: str) -> asyncio.Semaphore:
+        if model not in self._per_model:
+            self._per_model[model] = asyncio.Semaphore(self.limits.per_model_concurrency)
+        return self._per_model[model]
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Back off exponentially, and never less than a rate limit's Retry-After."""
+        error = state.outcome.exception() if state.outcome else None
+        backoff = min(self.limits.backoff_base_s * 2 ** (state.attempt_number - 1), self.limits.backoff_max_s)
+        if isinstance(error, JudgeCallError) and error.retry_after_s is not None:
+            return max(error.retry_after_s, 0.0)
+        return backoff
+
+    async def _call_once(self, request: JudgeRequest, progress: _Progress, judging: Judging, ids: str) -> JudgeReply:
+        number = len(progress.attempts) + 1
+        started = time.perf_counter()
+        async with self._global, self._model_slot(request.model):
+            self.calls += 1
+            try:
+                reply = await asyncio.wait_for(self.backend.complete(request), timeout=judging.attempt_timeout_s)
+            except (TimeoutError, asyncio.TimeoutError):
+                error = JudgeCallError("timeout", f"no completion within {judging.attempt_timeout_s}s")
+            except JudgeCallError as call_error:
+                error = call_error
+            except Exception as unexpected:  # A provider bug must cost one vote, never the run.
+                error = JudgeCallError("error", f"{type(unexpected).__name__}: {unexpected}")
+            else:
+                progress.input_tokens += reply.input_tokens
+                progress.output_tokens += reply.output_tokens
+                progress.reasoning_tokens += reply.reasoning_tokens
+                progress.cached_input_tokens += reply.cached_input_tokens
+                if reply.cost_usd is not None:
+                    progress.provider_cost = (progress.provider_cost or 0.0) + reply.cost_usd
+                progress.attempts.append(
+                    Attempt(
+                        number=number,
+                        status="ok",
+                        max_tokens=request.settings.max_tokens,
+                        input_tokens=reply.input_tokens,
+                        output_tokens=reply.output_tokens,
+                        latency_s=round(time.perf_counter() - started, 6),
+                    )
+                )
+                return reply
+        progress.attempts.append(
+            Attempt(
+                number=number,
+                status=error.kind,
+                error=str(error),
+                retry_after_s=error.retry_after_s,
+                max_tokens=request.settings.max_tokens,
+                latency_s=round(time.perf_counter() - started, 6),
+            )
+        )
+        level = logging.INFO if error.transient else logging.WARNING
+        logger.log(level, "judge call failed: model=%s criteria=%s attempt=%d kind=%s: %s", request.model, ids, number, error.kind, error)
+        raise error
+
+    async def _call_with_retries(self, request: JudgeRequest, progress: _Progress, judging: Judging, ids: str) -> JudgeReply:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(judging.max_attempts) | stop_after_delay(judging.max_total_s),
+            wait=self._wait,
+            retry=retry_if_exception(lambda error: isinstance(error, JudgeCallError) and error.transient),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._call_once(request, progress, judging, ids)
+        raise AssertionError("unreachable: tenacity either returns or re-raises")
+
+    async def run(self, job: VoteJob) -> dict[str, Vote]:
+        """Obtain the job's votes, one per criterion id; never raises for judge or provider faults."""
+        ids = ",".join(job.criterion_ids)
+        if self.cache is not None and job.cache_key is not None:
+            cached = self.cache.get(job.cache_key)
+            if cached is not None:
+                logger.debug("vote cache hit: seat=%s criteria=%s", job.seat, ids)
+                votes = {cid: Vote.model_validate(vote) for cid, vote in _unpack(cached, job.criterion_ids).items()}
+                for vote in votes.values():
+                    vote.from_cache = True
+                return votes
+
+        started_at, started = _now(), time.perf_counter()
+        progress = _Progress()
+        request = job.request
+        reasks_left = job.judging.reask_unparseable
+        widened = False
+        final: dict[str, ParsedVerdict] | None = None
+        completion: str | None = None
+        failure: tuple[str, str] | None = None
+
+        while True:
+            try:
+                reply = await self._call_with_retries(request, progress, job.judging, ids)
+            except JudgeCallError as error:
+                failure = (f"judge_{error.kind}" if error.kind != "error" else "provider_error", str(error))
+                logger.warning("vote gave up: seat=%s model=%s criteria=%s after %d attempts: %s", job.seat, request.model, ids, len(progress.attempts), error)
+                break
+            completion = reply.completion
+            if reply.finish_reason == "length":
+                progress.attempts[-1] = progress.attempts[-1].model_copy(update={"status": "truncated"})
+                if not widened:
+                    # One retry with twice the room; a second cut-off makes the vote INVALID.
+                    widened = True
+                    bigger = request.settings.model_copy(update={"max_tokens": request.settings.max_tokens * 2})
+                    request = replace(request, settings=bigger)
+                    continue
+                failure = ("truncated", "completion cut off at the token limit twice")
+                break
+            if reply.finish_reason == "content_filter":
+                progress.attempts[-1] = progress.attempts[-1].model_copy(update={"status": "refusal"})
+                failure = ("refusal", "the provider's content filter stopped the completion")
+                break
+            final = job.parse(reply.completion)
+            unusable = [p for p in final.values() if p.verdict is None and p.status != "refusal"]
+            if unusable and reasks_left > 0:
+                reasks_left -= 1
+                progress.attempts[-1] = progress.attempts[-1].model_copy(update={"status": "unparseable"})
+                logger.info("asking again after an unparseable completion: seat=%s criteria=%s status=%s", job.seat, ids, unusable[0].status)
+                continue
+            break
+
+        timing = VoteTiming(started_at=started_at, finished_at=_now(), latency_s=round(time.perf_counter() - started, 6))
+        votes = self._build_votes(job, request, progress, final, completion, failure, timing)
+        transport_failure = failure is not None and failure[0].startswith(("judge_", "provider_error"))
+        if self.cache is not None and job.cache_key is not None and not transport_failure:
+            self.cache.put(job.cache_key, _pack(votes))
+        if self.on_vote is not None:
+            for vote in votes.values():
+                self.on_vote(vote)
+        return votes
+
+    def _build_votes(
+        self,
+        job: VoteJob,
+        request: JudgeRequest,
+        progress: _Progress,
+        final: dict[str, ParsedVerdict] | None,
+        completion: str | None,
+        failure: tuple[str, str] | None,
+        timing: VoteTiming,
+    ) -> dict[str, Vote]:
+        cost = progress.provider_cost
+        if cost is None:
+            cost = self.prices.cost(request.model, progress.input_tokens, progress.output_tokens, progress.cached_input_tokens)
+        share = len(job.criterion_ids)
+        votes: dict[str, Vote] = {}
+        for index, criterion_id in enumerate(job.criterion_ids):
+            parsed = final.get(criterion_id) if final else None
+            if failure is not None:
+                verdict, reason, status = VoteVerdict.INVALID, f"{failure[0]}: {failure[1]}", failure[0]
+            elif parsed is None or parsed.verdict is None:
+                status = parsed.status if parsed else "no_verdict"
+                detail = parsed.detail if parsed and parsed.detail else status
+                verdict, reason = VoteVerdict.INVALID, f"{status}: {detail}"
+            else:
+                verdict, reason, status = VoteVerdict(parsed.verdict), None, "ok"
+            # A batched request's usage is split evenly over its criteria; the first criterion takes the remainder.
+            first = index == 0
+            votes[criterion_id] = Vote(
+                seat=job.seat,
+                model=request.model,
+                settings=request.settings.model_dump(mode="json"),
+                verdict=verdict,
+                reason=reason,
+                score=parsed.score if parsed else None,
+                raw_score=parsed.raw_score if parsed else None,
+                rationale=parsed.rationale if parsed else None,
+                completion=completion,
+                parse_status=status,
+                attempts=progress.attempts if first else [],
+                input_tokens=_split(progress.input_tokens, share, first),
+                output_tokens=_split(progress.output_tokens, share, first),
+                reasoning_tokens=_split(progress.reasoning_tokens, share, first),
+                cached_input_tokens=_split(progress.cached_input_tokens, share, first),
+                cost_usd=None if cost is None else (cost / share),
+                prompt_hash=job.prompt_hash,
+                timing=timing,
+            )
+        return votes
+
+
+def _split(total: int, share: int, first: bool) -> int:
+    return total // share + (total % share if first else 0)
+
+
+def _pack(votes: dict[str, Vote]) -> Vote:
+    """Store several criteria's votes in one cache entry by nesting them in the first vote's detail."""
+    first = next(iter(votes.values()))
+    if len(votes) == 1:
+        return first
+    bundle = first.model_copy(update={"rationale": None})
+    bundle.completion = None
+    return Vote.model_validate(
+        {**bundle.model_dump(), "reason": "batched", "parse_status": "batched", "attempts": [], "completion": _encode(votes)}
+    )
+
+
+def _encode(votes: dict[str, Vote]) -> str:
+    return json.dumps({cid: vote.model_dump(mode="json") for cid, vote in votes.items()})
+
+
+def _unpack(cached: Vote, criterion_ids: tuple[str, ...]) -> dict[str, Vote]:
+    if len(criterion_ids) == 1:
+        return {criterion_ids[0]: cached}
+    stored = json.loads(cached.completion or "{}")
+    return {cid: Vote.model_validate(stored[cid]) for cid in criterion_ids}

@@ -1,0 +1,165 @@
+"""Read contract files, report every problem with file, field and fix, and hash contracts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from shared_contract.schema import Contract
+
+
+@dataclass(frozen=True)
+class ContractProblem:
+    """One problem found in a contract file."""
+
+    file: str
+    field: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}. Fix: {self.fix}"
+
+
+class ContractError(ValueError):
+    """A contract file is unreadable or invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[ContractProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+_FIXES = {
+    "missing": "add this field",
+    "extra_forbidden": "remove this field or correct its spelling",
+    "string_too_short": "give a non-empty value",
+    "too_short": "give at least one item",
+    "string_pattern_mismatch": "use letters, digits and _ . : - only, starting with a letter or digit",
+    "greater_than": "use a larger value",
+    "greater_than_equal": "use a larger value",
+    "less_than_equal": "use a smaller value",
+    "less_than": "use a smaller value",
+    "enum": "use one of the values listed",
+    "literal_error": "use one of the values listed",
+    "union_tag_invalid": "set 'kind' to one of the values listed",
+    "union_tag_not_found": "add 'kind' with one of the values listed",
+}
+
+
+def _field_path(location: Iterable[Any]) -> str:
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _fix_for(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind in _FIXES:
+        return _FIXES[kind]
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"give a value of the right type (got {error.get('input')!r})"
+    if kind == "value_error":
+        return "change the value as the message says"
+    return "correct the value"
+
+
+def problems_from_validation(file: str, error: ValidationError) -> list[ContractProblem]:
+    """Turn a pydantic ValidationError into one ContractProblem per failed field."""
+    problems = []
+    for item in error.errors(include_url=False):
+        # Discriminated-union and validator locations carry tags such as 'function-after[...]'.
+        location = [part for part in item["loc"] if not (isinstance(part, str) and "[" in part)]
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(ContractProblem(file, _field_path(location), message, _fix_for(item)))
+    return problems
+
+
+def _parse_text(text: str, file: str) -> Any:
+    if file.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ContractError(
+                [ContractProblem(file, f"line {error.lineno} column {error.colno}", f"invalid JSON: {error.msg}", "correct the JSON syntax")]
+            ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "(file)"
+        problem = getattr(error, "problem", None) or str(error)
+        raise ContractError(
+            [ContractProblem(file, where, f"invalid YAML: {problem}", "correct the YAML syntax (indentation, quotes, colons)")]
+        ) from None
+
+
+def load_contract(path: str | Path) -> Contract:
+    """Read and validate a YAML or JSON contract file.
+
+    Raises:
+        ContractError: lists every problem in the file, each with its field and fix.
+    """
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ContractError([ContractProblem(file, "(file)", f"cannot read the file: {error}", "check the path")]) from None
+    data = _parse_text(text, file)
+    return contract_from_data(data, file)
+
+
+def contract_from_data(data: Any, file: str = "<contract>") -> Contract:
+    """Validate already-parsed contract data; ``file`` names the source in errors."""
+    if not isinstance(data, dict):
+        raise ContractError(
+            [ContractProblem(file, "(top level)", f"expected a mapping of fields, got {type(data).__name__}", "write the contract as key: value pairs")]
+        )
+    try:
+        return Contract.model_validate(data)
+    except ValidationError as error:
+        raise ContractError(problems_from_validation(file, error)) from None
+
+
+def validate_files(paths: Iterable[str | Path]) -> list[ContractProblem]:
+    """Validate every file and return all problems of all files (empty when all are valid)."""
+    problems: list[ContractProblem] = []
+    for path in paths:
+        try:
+            load_contract(path)
+        except ContractError as error:
+            problems.extend(error.problems)
+    return problems
+
+
+def canonical_json(model: BaseModel | Any) -> str:
+    """Serialise to JSON with sorted keys and no insignificant whitespace."""
+    data = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def contract_hash(contract: Contract, base_dir: str | Path | None = None) -> str:
+    """Return the contract's content hash, ``sha256:<hex>``.
+
+    The hash covers the validated contract with defaults filled in, so key order, formatting,
+    YAML against JSON, and spelling out a default do not change it. When ``base_dir`` is given,
+    the bytes of each reference file are hashed in too.
+    """
+    digest = hashlib.sha256(canonical_json(contract).encode("utf-8"))
+    if base_dir is not None:
+        for name in contract.task.reference_files:
+            reference = Path(base_dir) / name
+            content = reference.read_bytes() if reference.is_file() else b"<missing>"
+            digest.update(b"\0" + name.encode("utf-8") + b"\0" + hashlib.sha256(content).digest())
+    return "sha256:" + digest.hexdigest()
