@@ -19,6 +19,11 @@ in a worker thread, which keeps the event loop free.
 
 The model reads text only. A message with image, audio, video, document or data content raises
 ``ValueError`` rather than being graded without that content. Tool calling is not supported either.
+
+PyPI has llama-cpp-python only as a source distribution. Build it with
+``CMAKE_ARGS="-DGGML_NATIVE=OFF"``, which targets AVX2. With 0.3.36, the default ``-march=native``
+build enabled the AMX kernels on an AMX-capable Xeon VM and crashed with SIGSEGV in
+``ggml_backend_amx_mul_mat`` on the first decode.
 """
 
 from __future__ import annotations

@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 RECORD_FORMAT = "asymmetryzero/verdict-record/v1"
 
 # Paths (dot-separated, '*' for any list index) whose values differ between runs by design.
-RUN_SPECIFIC_FIELDS = ("run", "criteria.*.votes.*.timing", "criteria.*.votes.*.attempts.*.latency_s", "totals.latency_s")
+RUN_SPECIFIC_FIELDS = (
+    "run",
+    "criteria.*.votes.*.timing",
+    "criteria.*.votes.*.attempts.*.latency_s",
+    "criteria.*.votes.*.from_cache",
+    "totals.latency_s",
+    "totals.votes_from_cache",
+)
 
 
 class VoteVerdict(StrEnum):

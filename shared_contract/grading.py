@@ -129,6 +129,7 @@ class Grader:
         started_at, started = datetime.now(UTC).isoformat(timespec="milliseconds"), time.perf_counter()
         base = Path(base_dir) if base_dir is not None else None
         jury_name, panel = select_jury(contract, jury, judges)
+        hashed = contract_hash(contract, base)
         seats = seats_for(panel)
         warnings = self._warnings(contract, seats, solver)
 
@@ -157,11 +158,11 @@ class Grader:
             if skip is not None:
                 decision, reason = skip
                 for criterion in members:
-                    votes = _not_called(seats, reason) if seats else []
+                    votes = sorted(_not_called(seats, reason), key=lambda vote: vote.seat)
                     tally = decide_criterion(votes, len(seats), contract.vote_rule)[2]
                     results[criterion.id] = _result(criterion, decision, reason, tally=tally, split=tally.split, votes=votes)
                 continue
-            jobs.extend(self._jobs(contract, members, material, seats, images, warnings))
+            jobs.extend(self._jobs(contract, hashed, members, material, seats, images, warnings))
 
         votes_by_criterion: dict[str, dict[str, Vote]] = {c.id: {} for c in jury_criteria}
         if jobs:
@@ -171,7 +172,8 @@ class Grader:
                 for criterion_id, vote in votes.items():
                     votes_by_criterion[criterion_id][job.seat] = vote
 
-        seat_order = [s.name for s in seats]
+        # Records list votes by seat name and criteria by id, so declaration order never shows in them.
+        seat_order = sorted(s.name for s in seats)
         for criterion in jury_criteria:
             if criterion.id in results:
                 continue
@@ -181,13 +183,13 @@ class Grader:
                 criterion, decision, reason, tally=tally, split=tally.split, votes=votes, score=median_score(votes)
             )
 
-        ordered = [results[c.id] for c in contract.criteria]
+        ordered = [results[criterion_id] for criterion_id in sorted(results)]
         outcome = decide_task(ordered, contract.aggregation)
         main_material = materials[contract.target] if contract.target in materials else resolve_material(contract.target, evidence)
         return VerdictRecord(
             contract_id=contract.id,
             contract_version=contract.version,
-            contract_hash=contract_hash(contract, base),
+            contract_hash=hashed,
             sample_id=sample_id,
             epoch=epoch,
             solver=solver,
@@ -195,7 +197,10 @@ class Grader:
             evidence_chars=len(main_material.text or ""),
             jury=JurySummary(
                 name=jury_name,
-                seats=[{"seat": s.name, "model": s.judge.model, "settings": s.judge.settings.model_dump(mode="json")} for s in seats],
+                seats=[
+                    {"seat": s.name, "model": s.judge.model, "settings": s.judge.settings.model_dump(mode="json")}
+                    for s in sorted(seats, key=lambda seat: seat.name)
+                ],
                 vote_rule=contract.vote_rule.model_dump(mode="json"),
                 prompt_template=TEMPLATE_HASH,
             ),
@@ -242,6 +247,7 @@ class Grader:
     def _jobs(
         self,
         contract: Contract,
+        hashed: str,
         criteria: list[Criterion],
         material: Material,
         seats: list[Seat],
@@ -274,7 +280,7 @@ class Grader:
                 ids = tuple(c.id for c in group)
                 request = JudgeRequest(model=judge.model, system=prompt.system, user=prompt.user, settings=judge.settings, images=seat_images)
                 key = vote_key(
-                    contract_hash(contract), ids, judge.model_dump(mode="json"), replica, TEMPLATE_HASH, material.digest, contract.judging.protocol.value
+                    hashed, ids, judge.model_dump(mode="json"), replica, TEMPLATE_HASH, material.digest, contract.judging.protocol.value
                 )
                 jobs.append((VoteJob(seat.name, request, parse, ids, contract.judging, key, prompt.prompt_hash), ids))
         return jobs

@@ -152,11 +152,18 @@ def canonical_json(model: BaseModel | Any) -> str:
 def contract_hash(contract: Contract, base_dir: str | Path | None = None) -> str:
     """Return the contract's content hash, ``sha256:<hex>``.
 
-    The hash covers the validated contract with defaults filled in, so key order, formatting,
-    YAML against JSON, and spelling out a default do not change it. When ``base_dir`` is given,
+    The hash covers the validated contract with defaults filled in, so key order, criterion
+    order, formatting, YAML against JSON, and spelling out a default do not change it. When ``base_dir`` is given,
     the bytes of each reference file are hashed in too.
     """
-    digest = hashlib.sha256(canonical_json(contract).encode("utf-8"))
+    data = contract.model_dump(mode="json")
+    # Criteria are a set as far as grading goes: their order must not change the hash.
+    data["criteria"] = sorted(data["criteria"], key=lambda criterion: criterion["id"])
+    # Seats are identified by name (J1, J2, ... when unnamed), so listing named seats in another order is the same jury.
+    for name, judges in data["juries"].items():
+        seated = [{**judge, "name": judge["name"] or f"J{index}"} for index, judge in enumerate(judges, start=1)]
+        data["juries"][name] = sorted(seated, key=lambda judge: judge["name"])
+    digest = hashlib.sha256(canonical_json(data).encode("utf-8"))
     if base_dir is not None:
         for name in contract.task.reference_files:
             reference = Path(base_dir) / name

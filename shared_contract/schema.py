@@ -361,16 +361,19 @@ class Contract(_Strict):
         default_factory=list, description="Extra keys written to Harbor's reward.json beside 'reward'."
     )
 
-    @model_validator(mode="after")
-    def _check_contract(self) -> Contract:
-        ids = [criterion.id for criterion in self.criteria]
+    @field_validator("criteria")
+    @classmethod
+    def _check_criteria(cls, criteria: list[Criterion]) -> list[Criterion]:
+        ids = [criterion.id for criterion in criteria]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"criterion ids must be unique, duplicated: {duplicates}")
-        if not any(c.polarity is Polarity.POSITIVE for c in self.criteria):
-            raise ValueError(
-                "rubric has no positive points: the score's denominator would be 0; add a positive criterion"
-            )
+        if criteria and not any(c.polarity is Polarity.POSITIVE for c in criteria):
+            raise ValueError("rubric has no positive points, so the score's denominator would be 0: add a positive criterion")
+        return criteria
+
+    @model_validator(mode="after")
+    def _check_contract(self) -> Contract:
         for name, judges in self.juries.items():
             if not judges:
                 raise ValueError(f"jury {name!r} has no judges")

@@ -148,7 +148,8 @@ def clustered_bootstrap_ci(
     ``clustered_bootstrap_sums_ci`` or ``clustered_bootstrap_ratio_ci``, which draw the same
     resamples for the same seed but run vectorised.
 
-    Example: ``clustered_bootstrap_ci(lambda idx: cohen_kappa(a[idx], b[idx]), task_ids)``.
+    Example: ``clustered_bootstrap_ci(lambda idx: fleiss_kappa(votes[idx]).kappa, task_ids)``.
+    For Cohen's kappa, ``stats.cohen_kappa_bootstrap_ci`` runs the same resamples vectorised.
 
     Args:
         statistic: Function from an int array of item indices (into the caller's data) to a float.

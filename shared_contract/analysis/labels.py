@@ -46,7 +46,7 @@ def as_label_array(values: Any, name: str, ndim: int) -> np.ndarray:
 
 
 def missing_mask(array: np.ndarray) -> np.ndarray:
-    """Mark None and NaN entries."""
+    """Return a boolean mask that is true at None and NaN entries."""
     kind = array.dtype.kind
     if kind == "O":
         # Elementwise on object arrays: `== None` finds None, and `x != x` is true only for NaN.
@@ -123,7 +123,10 @@ def encode_pair(
     categories: Sequence[Hashable] | None,
     names: tuple[str, str] = ("a", "b"),
 ) -> tuple[np.ndarray, np.ndarray, tuple[Hashable, ...]]:
-    """Encode two paired label sequences on one shared category list; no label may be missing."""
+    """Encode two paired label sequences on one shared category list.
+
+    Raises ValueError at the first missing label, because paired statistics need a label on both sides.
+    """
     first = as_label_array(a, names[0], ndim=1)
     second = as_label_array(b, names[1], ndim=1)
     if first.shape != second.shape:
@@ -159,5 +162,6 @@ def rating_counts(codes: np.ndarray, n_categories: int) -> np.ndarray:
 
 
 def contingency_table(codes_a: np.ndarray, codes_b: np.ndarray, n_categories: int) -> np.ndarray:
+    """Count label pairs: rows are the categories of ``codes_a``, columns those of ``codes_b``."""
     flat = codes_a * n_categories + codes_b
     return np.bincount(flat, minlength=n_categories * n_categories).reshape(n_categories, n_categories)

@@ -184,7 +184,7 @@ def agreement_rate(a: LabelSequence, b: LabelSequence) -> float:
 
 
 def _kappa_from_table(table: np.ndarray) -> float:
-    """Cohen's kappa of a square contingency table, NaN when expected agreement is 1."""
+    """Compute Cohen's kappa of a square contingency table, NaN when expected agreement is 1."""
     n_items = int(table.sum())
     row_totals = table.sum(axis=1)
     column_totals = table.sum(axis=0)
@@ -224,7 +224,7 @@ def cohen_kappa(a: LabelSequence, b: LabelSequence, categories: Sequence[Hashabl
 
 
 def _kappa_from_table_sums(cell_sums: np.ndarray, n_categories: int) -> np.ndarray:
-    """Vectorised Cohen's kappa for a stack of flattened contingency tables.
+    """Compute Cohen's kappa for each table in a stack of flattened contingency tables, vectorised.
 
     Args:
         cell_sums: Shape (m, n_categories**2), row-major flattened tables.
@@ -401,7 +401,7 @@ def mcnemar_test(
 ) -> McNemarResult:
     """Test whether two paired binary outcomes differ in rate, with statsmodels' McNemar test.
 
-    Typical uses: ``a`` and ``b`` say whether jury A and jury B matched the expert on each item,
+    Typical uses: ``a`` and ``b`` mark whether jury A and jury B matched the expert on each item,
     or whether each jury decided PASS. Only discordant pairs carry information.
 
     Args:

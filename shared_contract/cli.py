@@ -1,0 +1,205 @@
+"""The ``asymmetryzero`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shared_contract.audit import VerdictRecord, Vote, VoteVerdict, read_records, write_record
+from shared_contract.cache import VoteCache
+from shared_contract.evidence import Evidence
+from shared_contract.grading import Grader
+from shared_contract.jury import JuryEngine, JuryLimits
+from shared_contract.loading import ContractError, load_contract, validate_files
+from shared_contract.pricing import PriceTable
+from shared_contract.reaggregate import parse_vote_rule, reaggregate
+from shared_contract.schema import Contract, Judge
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Evaluation contracts graded by checks and LLM juries.")
+harbor_app = typer.Typer(no_args_is_help=True, help="Harbor tasks from contracts.")
+app.add_typer(harbor_app, name="harbor")
+console = Console(stderr=True)
+logger = logging.getLogger("asymmetryzero")
+
+
+def default_cache_path() -> Path:
+    """Vote cache location: $ASYMMETRYZERO_CACHE_DIR or ~/.cache/asymmetryzero, file votes.sqlite."""
+    base = os.environ.get("ASYMMETRYZERO_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "asymmetryzero")
+    return Path(base) / "votes.sqlite"
+
+
+@app.callback()
+def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log retries and skipped votes.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def schema(record: Annotated[bool, typer.Option("--record", help="Print the verdict record's schema instead.")] = False) -> None:
+    """Print the JSON Schema of contracts (or of verdict records)."""
+    model = VerdictRecord if record else Contract
+    print(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Contract files (YAML or JSON).")]) -> None:
+    """Validate contracts and report every problem of every file; exit 1 when any is invalid."""
+    problems = validate_files(files)
+    for problem in problems:
+        print(str(problem))
+    bad = len({p.file for p in problems})
+    print(f"{len(files) - bad} valid, {bad} invalid", file=sys.stderr)
+    raise typer.Exit(1 if problems else 0)
+
+
+def _judges(models: list[str] | None) -> list[Judge] | None:
+    return [Judge(model=model) for model in models] if models else None
+
+
+class VoteProgress:
+    """A progress bar of votes done, invalid votes and cost so far."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.progress = Progress(
+            TextColumn("[bold]votes"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TextColumn("invalid {task.fields[invalid]}"), TextColumn("cost ${task.fields[cost]:.4f}"), TimeElapsedColumn(),
+            console=console, disable=not enabled,
+        )
+        self.task = self.progress.add_task("votes", total=total, invalid=0, cost=0.0)
+        self.invalid = 0
+        self.cost = 0.0
+
+    def __call__(self, vote: Vote) -> None:
+        self.invalid += vote.verdict is VoteVerdict.INVALID
+        self.cost += vote.cost_usd or 0.0
+        self.progress.update(self.task, advance=1, invalid=self.invalid, cost=self.cost)
+
+
+def _print_record(record: VerdictRecord) -> None:
+    table = Table(title=f"{record.contract_id}: {record.outcome.value} score={_fmt(record.score)} coverage={record.coverage:.2f}")
+    for column in ("criterion", "method", "decision", "split", "reason"):
+        table.add_column(column)
+    for result in record.criteria:
+        table.add_row(result.id, result.method, result.decision.value, result.split or "", (result.reason or "")[:80])
+    console.print(table)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@app.command()
+def grade(
+    contract: Annotated[Path, typer.Option(help="Contract file.")],
+    response: Annotated[str, typer.Option(help="File with the graded answer, or '-' for standard input.")],
+    out: Annotated[Path, typer.Option(help="Where to write the verdict record (JSON).")],
+    workspace: Annotated[Optional[Path], typer.Option(help="Workspace folder for file and command checks.")] = None,
+    trajectory: Annotated[Optional[Path], typer.Option(help="File with the agent trajectory.")] = None,
+    jury: Annotated[Optional[str], typer.Option(help="Jury profile named in the contract.")] = None,
+    judge: Annotated[Optional[list[str]], typer.Option(help="Judge model (repeatable); overrides --jury.")] = None,
+    solver: Annotated[Optional[str], typer.Option(help="Solver model name, to warn when it also judges.")] = None,
+    prices: Annotated[Optional[Path], typer.Option(help="YAML price table (USD per million tokens).")] = None,
+    cache: Annotated[Optional[Path], typer.Option(help="Vote cache file (SQLite).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the vote cache.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ask judges again and overwrite cached votes.")] = False,
+    concurrency: Annotated[int, typer.Option(help="Maximum judge requests in flight.")] = 32,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Grade one response against a contract and write its verdict record."""
+    try:
+        loaded = load_contract(contract)
+    except ContractError as error:
+        print(str(error), file=sys.stderr)
+        raise typer.Exit(2) from None
+    text = sys.stdin.read() if response == "-" else Path(response).read_text(encoding="utf-8")
+    evidence = Evidence(
+        response=text, workspace=workspace, trajectory=trajectory.read_text(encoding="utf-8") if trajectory else None
+    )
+    judges = _judges(judge)
+    record = asyncio.run(
+        _grade_one(loaded, evidence, contract.parent, judges, jury, solver, prices, None if no_cache else (cache or default_cache_path()), refresh, concurrency, progress)
+    )
+    write_record(record, out)
+    _print_record(record)
+
+
+async def _grade_one(
+    contract: Contract,
+    evidence: Evidence,
+    base_dir: Path,
+    judges: list[Judge] | None,
+    jury: str | None,
+    solver: str | None,
+    prices: Path | None,
+    cache_path: Path | None,
+    refresh: bool,
+    concurrency: int,
+    progress: bool,
+) -> VerdictRecord:
+    from shared_contract.grading import select_jury
+
+    _, panel = select_jury(contract, jury, judges)
+    jury_count = sum(1 for c in contract.criteria if c.method.value == "jury")
+    bar = VoteProgress(total=jury_count * len(panel), enabled=progress and bool(panel) and jury_count > 0)
+    engine = None
+    cache = None
+    if panel and jury_count:
+        from shared_contract.inspect_backend import InspectBackend
+
+        cache = VoteCache(cache_path, refresh=refresh) if cache_path else None
+        engine = JuryEngine(InspectBackend(), PriceTable.load(prices), cache, JuryLimits(max_concurrency=concurrency), on_vote=bar)
+    try:
+        with bar.progress:
+            return await Grader(engine).grade(contract, evidence, judges=judges, jury=jury, base_dir=base_dir, solver=solver)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+@app.command("reaggregate")
+def reaggregate_command(
+    records: Annotated[list[Path], typer.Argument(help="Verdict record files (.json or .jsonl).")],
+    contract: Annotated[Path, typer.Option(help="The contract the records were graded with.")],
+    out: Annotated[Path, typer.Option(help="Output JSONL file.")],
+    vote_rule: Annotated[str, typer.Option(help="majority, unanimous or at_least:K.")] = "majority",
+) -> None:
+    """Apply another vote rule to stored votes, with no judge call."""
+    loaded = load_contract(contract)
+    rule = parse_vote_rule(vote_rule)
+    lines = [reaggregate(record, loaded, rule).to_json(indent=None) for path in records for record in read_records(path)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    console.print(f"wrote {len(lines)} records to {out}")
+
+
+@harbor_app.command("export")
+def harbor_export(
+    contracts: Annotated[list[Path], typer.Argument(help="Contract files or folders.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the Harbor task folders.")],
+    jury: Annotated[Optional[str], typer.Option(help="Jury profile the verifier uses.")] = None,
+) -> None:
+    """Write one Harbor task folder per contract."""
+    from asymmetryzero_harbor.export import export_tasks
+
+    paths = [p for c in contracts for p in (sorted(c.glob("*.y*ml")) + sorted(c.glob("*.json")) if c.is_dir() else [c])]
+    written = export_tasks(paths, output, jury=jury)
+    for path in written:
+        print(path)
+
+
+def main() -> None:
+    """Run the command line."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
