@@ -181,6 +181,23 @@ def reaggregate_command(
     console.print(f"wrote {len(lines)} records to {out}")
 
 
+@app.command("import-bundle")
+def import_bundle_command(
+    bundle: Annotated[Path, typer.Argument(help="Bundle folder with tasks.json, answers.json and refs/.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the contracts.")],
+) -> None:
+    """Import a published AsymmetryZero bundle as one contract file per task."""
+    from shared_contract.bundle import BundleError, import_bundle
+
+    try:
+        written = import_bundle(bundle, output)
+    except (BundleError, ContractError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    for path in written:
+        print(path)
+
+
 @harbor_app.command("export")
 def harbor_export(
     contracts: Annotated[list[Path], typer.Argument(help="Contract files or folders.")],

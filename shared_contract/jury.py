@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from shared_contract.audit import Attempt, Vote, VoteTiming, VoteVerdict
 from shared_contract.backend import JudgeBackend, JudgeCallError, JudgeReply, JudgeRequest
@@ -88,45 +88,50 @@ class JuryEngine:
             self._per_model[model] = asyncio.Semaphore(self.limits.per_model_concurrency)
         return self._per_model[model]
 
-    def _wait(self, state: RetryCallState) -> float:
-        """Back off exponentially, and never less than a rate limit's Retry-After."""
-        error = state.outcome.exception() if state.outcome else None
-        backoff = min(self.limits.backoff_base_s * 2 ** (state.attempt_number - 1), self.limits.backoff_max_s)
+    def _delay(self, error: BaseException | None, attempt_number: int) -> float:
+        """Back off exponentially, and wait exactly a rate limit's Retry-After when it gives one."""
         if isinstance(error, JudgeCallError) and error.retry_after_s is not None:
             return max(error.retry_after_s, 0.0)
-        return backoff
+        return min(self.limits.backoff_base_s * 2 ** (attempt_number - 1), self.limits.backoff_max_s)
 
     async def _call_once(self, request: JudgeRequest, progress: _Progress, judging: Judging, ids: str) -> JudgeReply:
         number = len(progress.attempts) + 1
-        started = time.perf_counter()
+        error: JudgeCallError | None = None
+        reply: JudgeReply | None = None
+        # Hold the concurrency slots only for the call itself; recording happens after release.
         async with self._global, self._model_slot(request.model):
             self.calls += 1
+            started = time.perf_counter()
             try:
                 reply = await asyncio.wait_for(self.backend.complete(request), timeout=judging.attempt_timeout_s)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 error = JudgeCallError("timeout", f"no completion within {judging.attempt_timeout_s}s")
             except JudgeCallError as call_error:
                 error = call_error
             except Exception as unexpected:  # A provider bug must cost one vote, never the run.
                 error = JudgeCallError("error", f"{type(unexpected).__name__}: {unexpected}")
-            else:
-                progress.input_tokens += reply.input_tokens
-                progress.output_tokens += reply.output_tokens
-                progress.reasoning_tokens += reply.reasoning_tokens
-                progress.cached_input_tokens += reply.cached_input_tokens
-                if reply.cost_usd is not None:
-                    progress.provider_cost = (progress.provider_cost or 0.0) + reply.cost_usd
-                progress.attempts.append(
-                    Attempt(
-                        number=number,
-                        status="ok",
-                        max_tokens=request.settings.max_tokens,
-                        input_tokens=reply.input_tokens,
-                        output_tokens=reply.output_tokens,
-                        latency_s=round(time.perf_counter() - started, 6),
-                    )
+            latency = round(time.perf_counter() - started, 6)
+
+        if reply is not None:
+            progress.input_tokens += reply.input_tokens
+            progress.output_tokens += reply.output_tokens
+            progress.reasoning_tokens += reply.reasoning_tokens
+            progress.cached_input_tokens += reply.cached_input_tokens
+            if reply.cost_usd is not None:
+                progress.provider_cost = (progress.provider_cost or 0.0) + reply.cost_usd
+            progress.attempts.append(
+                Attempt(
+                    number=number,
+                    status="ok",
+                    max_tokens=request.settings.max_tokens,
+                    input_tokens=reply.input_tokens,
+                    output_tokens=reply.output_tokens,
+                    latency_s=latency,
                 )
-                return reply
+            )
+            return reply
+
+        assert error is not None
         progress.attempts.append(
             Attempt(
                 number=number,
@@ -134,7 +139,7 @@ class JuryEngine:
                 error=str(error),
                 retry_after_s=error.retry_after_s,
                 max_tokens=request.settings.max_tokens,
-                latency_s=round(time.perf_counter() - started, 6),
+                latency_s=latency,
             )
         )
         level = logging.INFO if error.transient else logging.WARNING
@@ -142,9 +147,22 @@ class JuryEngine:
         raise error
 
     async def _call_with_retries(self, request: JudgeRequest, progress: _Progress, judging: Judging, ids: str) -> JudgeReply:
+        started = time.monotonic()
+        # The first attempt runs without tenacity: most votes need no retry, and this is the hot path.
+        try:
+            return await self._call_once(request, progress, judging, ids)
+        except JudgeCallError as error:
+            if not error.transient or judging.max_attempts == 1:
+                raise
+            first_error = error
+
+        budget = judging.max_total_s - (time.monotonic() - started)
+        if budget <= 0:
+            raise first_error
+        await asyncio.sleep(min(self._delay(first_error, 1), budget))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(judging.max_attempts) | stop_after_delay(judging.max_total_s),
-            wait=self._wait,
+            stop=stop_after_attempt(judging.max_attempts - 1) | stop_after_delay(max(budget - self._delay(first_error, 1), 0.0)),
+            wait=lambda state: self._delay(state.outcome.exception() if state.outcome else None, state.attempt_number + 1),
             retry=retry_if_exception(lambda error: isinstance(error, JudgeCallError) and error.transient),
             reraise=True,
         )
