@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 # Sample metadata keys read by the scorer (contract_eval writes them).
 CONTRACT_PATH_KEY = "contract_path"
 CONTRACT_DIR_KEY = "contract_dir"
+WORKSPACE_KEY = "asymmetryzero_workspace"
 CONTRACT_HASH_KEY = "contract_hash"
 
 
@@ -130,8 +131,10 @@ def contract_scorer(
         _warn_if_changed(contract, current_hash, state.metadata, warned)
 
         jury_name, panel = choose_panel(explicit, jury, backend)
+        workspace = state.metadata.get(WORKSPACE_KEY)
         evidence = Evidence(
             response=state.output.completion,
+            workspace=Path(workspace) if workspace else None,
             trajectory=_trajectory(state) if _needs_trajectory(contract) else None,
         )
         record = await engine.grader().grade(

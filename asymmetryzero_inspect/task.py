@@ -12,7 +12,7 @@ from inspect_ai.model import ChatMessageUser, ContentImage, ContentText
 from inspect_ai.solver import Solver, generate
 
 from asymmetryzero_inspect._naming import registry_name_for
-from asymmetryzero_inspect.scorer import CONTRACT_DIR_KEY, CONTRACT_HASH_KEY, CONTRACT_PATH_KEY, contract_scorer
+from asymmetryzero_inspect.scorer import CONTRACT_DIR_KEY, CONTRACT_HASH_KEY, CONTRACT_PATH_KEY, WORKSPACE_KEY, contract_scorer
 from asymmetryzero_inspect.solver import replay_solver
 from shared_contract.loading import contract_hash, load_contract
 from shared_contract.schema import Contract
@@ -74,8 +74,8 @@ def contract_sample(file: Path) -> Sample:
     )
 
 
-def contract_samples(contracts: str | Path) -> list[Sample]:
-    """Build one sample per contract file.
+def contract_samples(contracts: str | Path, workspaces: str | Path | None = None) -> list[Sample]:
+    """Build one sample per contract file; ``workspaces/<contract id>`` becomes a sample's workspace when it exists.
 
     Raises:
         ValueError: two files declare the same contract id.
@@ -89,6 +89,9 @@ def contract_samples(contracts: str | Path) -> list[Sample]:
         if sample_id in seen:
             raise ValueError(f"contract id {sample_id!r} is declared by both {seen[sample_id]} and {file}; contract ids must be unique")
         seen[sample_id] = file
+        if workspaces is not None and (Path(workspaces) / sample_id).is_dir():
+            # File and command criteria are checked on the host, in this folder.
+            sample.metadata = {**(sample.metadata or {}), WORKSPACE_KEY: str((Path(workspaces) / sample_id).resolve())}
         samples.append(sample)
     return samples
 
@@ -101,6 +104,7 @@ def contract_eval(
     responses: str | None = None,
     records: str | None = None,
     prices: str | None = None,
+    workspaces: str | None = None,
 ) -> Task:
     """Evaluate contracts: each contract's task prompt is a sample, graded against that contract.
 
@@ -112,13 +116,15 @@ def contract_eval(
             sets each completion and no solver model is called.
         records: A JSONL file the scorer appends each verdict record to.
         prices: A YAML price table for judge cost (US dollars per million tokens).
+        workspaces: A folder with one sub-folder per contract id, holding the files that file
+            and command criteria check.
 
     Returns:
         The task.
     """
     solver: Solver = replay_solver(responses) if responses else generate()
     return Task(
-        dataset=MemoryDataset(contract_samples(contracts), name=Path(contracts).stem),
+        dataset=MemoryDataset(contract_samples(contracts, workspaces), name=Path(contracts).stem),
         solver=solver,
         scorer=contract_scorer(jury=jury, judges=judges, records=records, prices=prices),
     )

@@ -29,6 +29,10 @@ RUN_SPECIFIC_FIELDS = (
     "totals.votes_from_cache",
 )
 
+# Sample identity: each framework names samples its own way, so cross-framework parity matches
+# records by contract and does not compare these.
+IDENTITY_FIELDS = ("sample_id", "epoch", "solver")
+
 
 class VoteVerdict(StrEnum):
     """A single judge's vote on one criterion."""

@@ -181,6 +181,48 @@ def reaggregate_command(
     console.print(f"wrote {len(lines)} records to {out}")
 
 
+@app.command()
+def parity(
+    left: Annotated[Path, typer.Argument(help="Records: a .json/.jsonl file, a folder of them, an Inspect log or a Harbor job folder.")],
+    right: Annotated[Path, typer.Argument(help="The records to compare with, in any of the same forms.")],
+    by: Annotated[str, typer.Option(help="Match records by 'sample' (contract, sample id, epoch) or by 'contract' alone, across frameworks.")] = "sample",
+    limit: Annotated[int, typer.Option(help="Maximum differences to print.")] = 20,
+) -> None:
+    """Check two sets of verdict records for parity; print each difference with its field path.
+
+    Fields documented as run-specific (timestamps, run ids, measured latency, cache hits) are
+    ignored; with --by contract the sample identity (sample id, epoch, solver) is too, because
+    Inspect and Harbor name samples differently. Exit 1 on any difference.
+    """
+    from shared_contract.analysis.sources import load_records
+    from shared_contract.audit import RUN_SPECIFIC_FIELDS
+    from shared_contract.parity import CROSS_FRAMEWORK_IGNORED, diff_records, record_key
+
+    if by not in ("sample", "contract"):
+        print(f"error: --by must be 'sample' or 'contract', got {by!r}", file=sys.stderr)
+        raise typer.Exit(2)
+    ignored = CROSS_FRAMEWORK_IGNORED if by == "contract" else RUN_SPECIFIC_FIELDS
+    left_list, right_list = load_records(left), load_records(right)
+    left_records = {record_key(r, by): r for r in left_list}
+    right_records = {record_key(r, by): r for r in right_list}
+    if by == "contract" and (len(left_records) < len(left_list) or len(right_records) < len(right_list)):
+        print("error: --by contract needs one record per contract on each side; use --by sample", file=sys.stderr)
+        raise typer.Exit(2)
+    problems: list[str] = []
+    for key in sorted(set(left_records) | set(right_records), key=str):
+        if key not in left_records or key not in right_records:
+            side = "left" if key not in left_records else "right"
+            problems.append(f"record {key[1]} sample={key[2]} epoch={key[3]}: missing on the {side}")
+            continue
+        differences = diff_records(left_records[key], right_records[key], ignored)
+        problems.extend(f"record {key[1]} sample={key[2]} epoch={key[3]}: {d}" for d in differences)
+    for line in problems[:limit]:
+        print(line)
+    matched = len(set(left_records) & set(right_records))
+    print(f"{matched} records matched, {len(problems)} differences", file=sys.stderr)
+    raise typer.Exit(1 if problems else 0)
+
+
 @app.command("import-bundle")
 def import_bundle_command(
     bundle: Annotated[Path, typer.Argument(help="Bundle folder with tasks.json, answers.json and refs/.")],
@@ -211,6 +253,36 @@ def harbor_export(
     written = export_tasks(paths, output, jury=jury)
     for path in written:
         print(path)
+
+
+@app.command("compare")
+def compare_cli(
+    a: Annotated[Path, typer.Argument(help="Records of jury A: a .json/.jsonl file, an Inspect log, a Harbor job folder or a folder of them.")],
+    b: Annotated[Path, typer.Argument(help="Records of jury B, in any of the same forms.")],
+    by: Annotated[str, typer.Option(help="Group the statistics by solver, contract or none.")] = "solver",
+    labels: Annotated[Optional[Path], typer.Option(help="Expert labels CSV: contract_id, criterion_id, solver, label[, sample_id].")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for jury-comparison.json, .csv and .html.")] = None,
+    allow_hash_mismatch: Annotated[bool, typer.Option("--allow-hash-mismatch", help="Pair records of one contract id even when the contract hashes differ.")] = False,
+    report_format: Annotated[Optional[list[str]], typer.Option("--format", help="File format to write into --out: json, csv or html (repeatable; default all).")] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples per group.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    scorer_a: Annotated[Optional[str], typer.Option(help="Inspect score name to read from A's logs, e.g. contract_scorer1.")] = None,
+    scorer_b: Annotated[Optional[str], typer.Option(help="Inspect score name to read from B's logs.")] = None,
+) -> None:
+    """Compare two juries that graded the same contracts and solver outputs; exit 2 on invalid input."""
+    from shared_contract.analysis.cli_compare import FILE_FORMATS, compare_command
+
+    try:
+        _, written = compare_command(
+            a, b, by=by, labels=labels, out_dir=out, allow_hash_mismatch=allow_hash_mismatch,
+            formats=report_format or FILE_FORMATS, n_resamples=resamples, seed=seed,
+            scorer_a=scorer_a, scorer_b=scorer_b,
+        )
+    except (ValueError, ImportError) as error:
+        print(f"compare failed: {error}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    for path in written:
+        console.print(f"wrote {path}")
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-from shared_contract.audit import RUN_SPECIFIC_FIELDS, VerdictRecord
+from shared_contract.audit import IDENTITY_FIELDS, RUN_SPECIFIC_FIELDS, VerdictRecord
+
+CROSS_FRAMEWORK_IGNORED = (*RUN_SPECIFIC_FIELDS, *IDENTITY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def diff_records(left: VerdictRecord, right: VerdictRecord, ignored: tuple[str, 
     return found
 
 
-def record_key(record: VerdictRecord) -> tuple[str, str, str | None, int | None]:
-    """Match key of a record: contract hash, contract id, sample id and epoch."""
+def record_key(record: VerdictRecord, by: str = "sample") -> tuple[str, str, str | None, int | None]:
+    """Match key of a record: contract hash and id, plus sample id and epoch when ``by`` is "sample"."""
+    if by == "contract":
+        return (record.contract_hash, record.contract_id, None, None)
     return (record.contract_hash, record.contract_id, record.sample_id, record.epoch)
