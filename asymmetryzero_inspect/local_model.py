@@ -9,7 +9,7 @@ Model args (``-M`` on the command line or ``model_args`` in Python):
 
 - ``model_path``: a GGUF file to load in place of the packaged weights.
 - ``n_ctx``: context window in tokens, default 8192.
-- ``n_threads``: CPU threads, default ``os.cpu_count()``.
+- ``n_threads``: CPU threads, default half the CPUs (at least 1).
 - ``progress``: show a progress bar while the weights are assembled, default False.
 - ``verbose``: let llama.cpp print its load and timing logs to stderr, default False.
 
@@ -17,8 +17,9 @@ Each process loads a model once per (path, n_ctx, n_threads) and shares it acros
 objects. llama.cpp contexts are not thread-safe, so calls on one loaded model run one at a time
 in a worker thread, which keeps the event loop free.
 
-The model reads text only. A message with image, audio, video, document or data content raises
-``ValueError`` rather than being graded without that content. Tool calling is not supported either.
+The model reads text only. Image, audio, video, document or data content in a message is
+replaced by a note saying it was omitted, and a warning is logged, so a task that shows an image
+still runs and its log says what the model did not see. Tool calling is not supported.
 
 PyPI has llama-cpp-python only as a source distribution. Build it with
 ``CMAKE_ARGS="-DGGML_NATIVE=OFF"``, which targets AVX2. With 0.3.36, the default ``-march=native``
@@ -65,6 +66,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_N_CTX = 8192
+# llama.cpp rounds the context up to a multiple of 256 tokens, but llama-cpp-python 0.3.36 sizes
+# its token buffer from the requested n_ctx, so any other value fails on long prompts.
+N_CTX_MULTIPLE = 256
 # A verdict is a short JSON object. Without a cap a small model that starts repeating itself
 # would generate until the context window is full.
 DEFAULT_MAX_TOKENS = 1024
@@ -149,24 +153,26 @@ class LocalLlamaAPI(ModelAPI):
             api_key: Unused, because the model runs in-process.
             config: Default generation config.
             model_path: GGUF file to load in place of the packaged weights.
-            n_ctx: Context window in tokens.
-            n_threads: CPU threads for llama.cpp. Defaults to ``os.cpu_count()``.
+            n_ctx: Context window in tokens, a multiple of 256.
+            n_threads: CPU threads for llama.cpp. Defaults to half the CPUs, at least 1.
             progress: Show a progress bar on stderr while the packaged weights are assembled.
             verbose: Let llama.cpp print its logs to stderr.
 
         Raises:
             ModuleNotFoundError: If llama-cpp-python is not installed.
-            ValueError: If ``model_name`` is unknown and no ``model_path`` is given, or a size is not positive.
+            ValueError: If ``model_name`` is unknown and no ``model_path`` is given, ``model_path`` is
+                not a file, ``n_ctx`` is not a positive multiple of 256, or ``n_threads`` is not positive.
         """
         super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, api_key_vars=[], config=config)
 
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise ModuleNotFoundError(
-                f"The local judge model needs llama-cpp-python, which is not installed. Install it with: {INSTALL_HINT}"
+        if n_ctx <= 0 or n_ctx % N_CTX_MULTIPLE != 0:
+            raise ValueError(
+                f"n_ctx must be a positive multiple of {N_CTX_MULTIPLE} tokens, got {n_ctx}. "
+                f"Round it to a multiple of {N_CTX_MULTIPLE}, for example {DEFAULT_N_CTX}."
             )
-        if n_ctx <= 0:
-            raise ValueError(f"n_ctx must be a positive number of tokens, got {n_ctx}")
-        threads = n_threads if n_threads is not None else (os.cpu_count() or 1)
+        # llama.cpp threads wait on each other at every step, so one thread per CPU slowed a verdict
+        # from 9 s to 22-82 s on a busy 2-core machine; half the CPUs leaves room for other work.
+        threads = n_threads if n_threads is not None else max(1, (os.cpu_count() or 2) // 2)
         if threads <= 0:
             raise ValueError(f"n_threads must be positive, got {threads}")
 
@@ -181,6 +187,10 @@ class LocalLlamaAPI(ModelAPI):
             raise ValueError(
                 f"Unknown local model {model_name!r}. Use one of {sorted(KNOWN_MODELS)} "
                 "or pass model_path=<file.gguf> as a model arg."
+            )
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise ModuleNotFoundError(
+                f"The local judge model needs llama-cpp-python, which is not installed. Install it with: {INSTALL_HINT}"
             )
         self._progress = progress
         self._verbose = verbose
@@ -200,6 +210,8 @@ class LocalLlamaAPI(ModelAPI):
             tool_choice: Ignored, because no tools are accepted.
             config: Generation settings. temperature, top_p, top_k, seed, max_tokens,
                 stop_seqs, presence_penalty, frequency_penalty and response_schema are applied.
+                A seed makes the model evaluate the whole prompt again instead of reusing the
+                cached prefix of the previous prompt, so seeded calls are slower.
 
         Returns:
             The model output with token usage, and the request and response for the log.
@@ -247,6 +259,10 @@ def local() -> type[ModelAPI]:
 
 def _create_chat_completion(loaded: _LoadedModel, request: dict[str, Any]) -> dict[str, Any]:
     with loaded.lock:
+        if request.get("seed") is not None:
+            # Reusing the cached prompt prefix changes the logits slightly, so the same seed and prompt
+            # sampled different text. Evaluating the whole prompt again makes seeded runs repeatable.
+            loaded.llama.reset()
         response: dict[str, Any] = loaded.llama.create_chat_completion(**request)  # type: ignore[assignment]
     return response
 
@@ -303,7 +319,7 @@ def _to_llama_message(index: int, message: ChatMessage) -> dict[str, str]:
 
 
 def _message_text(index: int, message: ChatMessage) -> str:
-    """Return the text of ``message``, rejecting content the model cannot read."""
+    """Return the text of ``message``; non-text content becomes a note saying it was omitted."""
     if isinstance(message.content, str):
         return message.content
 
@@ -315,10 +331,9 @@ def _message_text(index: int, message: ChatMessage) -> str:
             # Earlier reasoning is not replayed, as with providers whose models do not reason.
             continue
         else:
-            raise ValueError(
-                f"Message {index} contains {content.type} content, but the local judge model reads text only. "
-                "Remove the non-text content or grade this criterion with a model that accepts it."
-            )
+            # The model reads text only: the content is skipped with a visible note, never silently.
+            logger.warning("local model: skipped %s content in message %d: the model reads text only", content.type, index)
+            texts.append(f"[{content.type} omitted: this model reads text only, so the {content.type} could not be shown]")
     return "\n".join(texts)
 
 

@@ -66,3 +66,11 @@ class JudgeBackend(Protocol):
     def accepts_images(self, model: str) -> bool:
         """Return whether the model takes image input."""
         ...
+
+    def max_concurrency(self, model: str) -> int | None:
+        """Return how many requests the model serves at once, or None when it sets no limit.
+
+        The engine never has more requests in flight for the model, so a request's time limit
+        measures the request and not a wait in the provider's own queue.
+        """
+        ...

@@ -223,6 +223,26 @@ def parity(
     raise typer.Exit(1 if problems else 0)
 
 
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for contracts, Inspect log and verdict records.")] = Path("out/main"),
+    bundle: Annotated[Optional[Path], typer.Option(help="Bundle folder; defaults to the example bundle in the repository.")] = None,
+    solver: Annotated[str, typer.Option(help="Inspect model that answers the tasks.")] = "local/qwen2.5-coder-1.5b",
+    jury: Annotated[str, typer.Option(help="Jury profile of the imported contracts.")] = "local",
+) -> None:
+    """Run the main job: import a bundle, answer it, grade it with a jury, print a table per task."""
+    from asymmetryzero_inspect.demo import DEFAULT_BUNDLE, run_main_job
+
+    # Inspect installs its own log handler during the run; ours would print every line twice.
+    for handler in list(logging.getLogger().handlers):
+        logging.getLogger().removeHandler(handler)
+    try:
+        run_main_job(out, bundle or DEFAULT_BUNDLE, solver, jury, console=Console())
+    except (FileNotFoundError, RuntimeError, ContractError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
 @app.command("import-bundle")
 def import_bundle_command(
     bundle: Annotated[Path, typer.Argument(help="Bundle folder with tasks.json, answers.json and refs/.")],

@@ -10,11 +10,33 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
+import os
+import re
 from typing import Any
 
 from shared_contract.backend import ErrorKind, JudgeCallError, JudgeReply, JudgeRequest
 
 logger = logging.getLogger(__name__)
+
+# Environment variables whose values are treated as credentials, by name suffix.
+_SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+_MIN_SECRET_CHARS = 8
+_BEARER = re.compile(r"(Bearer\s+)[^\s\"',;]+", re.IGNORECASE)
+
+
+def redact_secrets(text: str) -> str:
+    """Replace credentials in a provider's error text with [REDACTED].
+
+    Some providers and gateways repeat the request's key in their error messages, and those
+    messages end up in verdict records and logs. Redacted: the value of every environment variable
+    whose name ends in _API_KEY, _KEY, _TOKEN, _SECRET or _PASSWORD (8 characters or more), and the
+    token after "Bearer".
+    """
+    for name, value in os.environ.items():
+        if len(value) >= _MIN_SECRET_CHARS and name.upper().endswith(_SECRET_SUFFIXES) and value in text:
+            text = text.replace(value, "[REDACTED]")
+    return _BEARER.sub(r"\1[REDACTED]", text)
+
 
 _IMAGE_PREFIXES = ("openai/", "anthropic/", "google/", "openrouter/", "grok/", "mistral/pixtral", "bedrock/anthropic")
 
@@ -60,7 +82,7 @@ def classify_error(error: BaseException) -> JudgeCallError:
         kind = "connection_error"
     else:
         kind = "error"
-    return JudgeCallError(kind, f"{type(error).__name__}: {error}", _retry_after_of(error), status)
+    return JudgeCallError(kind, redact_secrets(f"{type(error).__name__}: {error}"), _retry_after_of(error), status)
 
 
 class InspectBackend:
@@ -82,6 +104,14 @@ class InspectBackend:
 
             self._models[name] = get_model(name)
         return self._models[name]
+
+    def max_concurrency(self, model: str) -> int | None:
+        """Return the provider's own limit on concurrent requests (1 for the local model), if it sets one."""
+        try:
+            limit = self._model(model).api.max_connections()
+        except Exception:  # A provider that cannot be built yet fails its votes later, with a reason.
+            return None
+        return limit if isinstance(limit, int) and limit > 0 else None
 
     def accepts_images(self, model: str) -> bool:
         """Return whether the model is known to take image input."""
@@ -112,7 +142,7 @@ class InspectBackend:
             raise classify_error(error) from error
 
         if output.error:
-            raise JudgeCallError("error", f"provider returned an error: {output.error}")
+            raise JudgeCallError("error", redact_secrets(f"provider returned an error: {output.error}"))
         usage = output.usage
         stop = output.stop_reason
         finish = {"max_tokens": "length", "model_length": "length", "content_filter": "content_filter"}.get(stop, "stop")

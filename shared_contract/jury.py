@@ -85,7 +85,11 @@ class JuryEngine:
 
     def _model_slot(self, model: str) -> asyncio.Semaphore:
         if model not in self._per_model:
-            self._per_model[model] = asyncio.Semaphore(self.limits.per_model_concurrency)
+            limit = self.limits.per_model_concurrency
+            provider_limit = getattr(self.backend, "max_concurrency", lambda _: None)(model)
+            if provider_limit is not None:
+                limit = min(limit, provider_limit)
+            self._per_model[model] = asyncio.Semaphore(limit)
         return self._per_model[model]
 
     def _delay(self, error: BaseException | None, attempt_number: int) -> float:

@@ -7,6 +7,7 @@ model and skips when llama-cpp-python or the packaged weights are not installed.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -81,11 +82,16 @@ def test_build_request_passes_response_schema() -> None:
     assert request["response_format"]["schema"]["properties"]["verdict"]["enum"] == ["PASS", "FAIL"]
 
 
-def test_build_request_rejects_image() -> None:
+def test_build_request_notes_skipped_image(caplog: pytest.LogCaptureFixture) -> None:
     message = ChatMessageUser(content=[ContentText(text="Look"), ContentImage(image="data:image/png;base64,AAAA")])
 
-    with pytest.raises(ValueError, match="Message 0 contains image content"):
-        local_model._build_request([message], GenerateConfig())
+    request = local_model._build_request([message], GenerateConfig())
+
+    text = request["messages"][0]["content"]
+    assert text.startswith("Look\n")
+    assert "[image omitted: this model reads text only" in text
+    assert "AAAA" not in text
+    assert "skipped image content" in caplog.text
 
 
 def test_build_request_rejects_tool_message() -> None:
@@ -152,3 +158,21 @@ async def test_local_model_returns_json_verdicts() -> None:
         assert output.usage is not None
         assert output.usage.input_tokens > 0
         assert output.usage.output_tokens > 0
+
+
+@pytest.mark.parametrize("n_ctx", [0, 300, -256])
+def test_provider_rejects_invalid_n_ctx(n_ctx: int) -> None:
+    with pytest.raises(ValueError, match="multiple of 256"):
+        local_model.LocalLlamaAPI("qwen2.5-coder-1.5b", n_ctx=n_ctx)
+
+
+def test_provider_rejects_unknown_model() -> None:
+    with pytest.raises(ValueError, match="Unknown local model 'no-such-model'"):
+        local_model.LocalLlamaAPI("no-such-model")
+
+
+def test_provider_rejects_missing_model_path(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.gguf"
+
+    with pytest.raises(ValueError, match="is not a file"):
+        local_model.LocalLlamaAPI("custom", model_path=str(missing))
