@@ -75,19 +75,30 @@ def run_main_job(
 
     records = read_records(records_file)
     console.print(summary_table(records))
+    for line in warning_lines(records):
+        console.print(f"warning: {line}")
     console.print(f"Inspect log: {logs[0].location}\nverdict records: {records_file}")
     return records
 
 
 def summary_table(records: list[VerdictRecord]) -> Table:
-    """Build a per-task table: outcome, score, coverage, and each criterion's decision and split."""
+    """Build a per-task table: outcome, score, coverage, and each criterion's decision and jury split."""
     table = Table(title="Main job: verdicts per task")
-    for column in ("task", "outcome", "score", "coverage", "criteria (decision, split)", "warnings"):
+    for column in ("task", "outcome", "score", "coverage", "criteria (decision, split)"):
         table.add_column(column)
     for record in sorted(records, key=lambda r: r.contract_id):
         criteria = "\n".join(
             f"{r.id}: {r.decision.value}" + (f" {r.split}" if r.split and r.method == "jury" else "") for r in record.criteria
         )
         score = "n/a" if record.score is None else f"{record.score:.2f}"
-        table.add_row(record.contract_id, record.outcome.value, score, f"{record.coverage:.2f}", criteria, "\n".join(record.warnings))
+        table.add_row(record.contract_id, record.outcome.value, score, f"{record.coverage:.2f}", criteria)
     return table
+
+
+def warning_lines(records: list[VerdictRecord]) -> list[str]:
+    """List each record warning once, with the tasks it applies to."""
+    tasks: dict[str, list[str]] = {}
+    for record in sorted(records, key=lambda r: r.contract_id):
+        for warning in record.warnings:
+            tasks.setdefault(warning, []).append(record.contract_id)
+    return [f"{', '.join(ids)}: {warning}" for warning, ids in tasks.items()]

@@ -71,7 +71,7 @@ class Attempt(_Record):
 
 
 class VoteTiming(_Record):
-    """Wall-clock facts about a vote; run-specific."""
+    """Wall-clock facts about a vote; run-specific. ``latency_s`` sums the vote's judge calls."""
 
     started_at: str | None = None
     finished_at: str | None = None
@@ -100,6 +100,11 @@ class Vote(_Record):
     prompt_hash: str | None = None
     from_cache: bool = False
     timing: VoteTiming = Field(default_factory=VoteTiming)
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Input tokens billed at the full rate: ``input_tokens`` counts cached ones too."""
+        return max(self.input_tokens - self.cached_input_tokens, 0)
 
 
 class Tally(_Record):
@@ -139,7 +144,11 @@ class CriterionResult(_Record):
 
 
 class Totals(_Record):
-    """Judge usage summed over all votes of the record."""
+    """Judge usage summed over all votes of the record.
+
+    ``input_tokens`` counts every prompt token; ``cached_input_tokens`` is the part of it that the
+    providers read from their prompt caches.
+    """
 
     judge_calls: int = 0
     requests: int = 0
@@ -153,6 +162,11 @@ class Totals(_Record):
     votes_from_cache: int = 0
     invalid_votes: int = 0
     latency_s: float = 0.0
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Input tokens billed at the full rate: ``input_tokens`` counts cached ones too."""
+        return max(self.input_tokens - self.cached_input_tokens, 0)
 
 
 class RunInfo(_Record):

@@ -226,7 +226,7 @@ class Grader:
         has_jury = any(c.method is Method.JURY for c in contract.criteria)
         if has_jury and seats and contract.vote_rule.kind is VoteRuleKind.MAJORITY and len(seats) % 2 == 0:
             warnings.append(f"even panel of {len(seats)} under strict majority: ties come out UNSCORED")
-        if solver and any(s.judge.model == solver for s in seats):
+        if has_jury and solver and any(s.judge.model == solver for s in seats):
             warnings.append(f"the jury contains the solver's model {solver!r}: it grades its own output")
         for warning in warnings:
             logger.warning("contract %s: %s", contract.id, warning)
@@ -258,16 +258,14 @@ class Grader:
         nonce = new_nonce(text + contract.model_dump_json())
         replicas: Counter[str] = Counter()
         jobs = []
+        blind: list[str] = []
         for seat in seats:
             judge = seat.judge
             replica = replicas[judge.model_dump_json()]
             replicas[judge.model_dump_json()] += 1
             seat_images = tuple(images) if images and self.engine and self.engine.backend.accepts_images(judge.model) else ()
             if images and not seat_images:
-                note = f"reference images not shown to {seat.name} ({judge.model}): the model does not accept images"
-                if note not in warnings:
-                    warnings.append(note)
-                    logger.warning("contract %s: %s", contract.id, note)
+                blind.append(f"{seat.name} ({judge.model})")
             reference_note = ", ".join(p.name for p in images) + (" (attached)" if seat_images else " (not available to this judge)") if images else None
             for group in _request_groups(contract, criteria):
                 if len(group) > 1:
@@ -278,11 +276,22 @@ class Grader:
                     prompt = criterion_prompt(contract, group[0], text, nonce, reference_note)
                     parse = functools.partial(_parse_single, group[0].id, group[0].scale, contract.judging.protocol)
                 ids = tuple(c.id for c in group)
-                request = JudgeRequest(model=judge.model, system=prompt.system, user=prompt.user, settings=judge.settings, images=seat_images)
+                request = JudgeRequest(
+                    model=judge.model,
+                    system=prompt.system,
+                    user=prompt.user,
+                    settings=judge.settings,
+                    images=seat_images,
+                    cache_boundary=prompt.cache_boundary,
+                )
                 key = vote_key(
                     hashed, ids, judge.model_dump(mode="json"), replica, TEMPLATE_HASH, material.digest, contract.judging.protocol.value
                 )
                 jobs.append((VoteJob(seat.name, request, parse, ids, contract.judging, key, prompt.prompt_hash), ids))
+        if blind:
+            note = f"reference images not shown to {', '.join(blind)}: the model does not accept images"
+            warnings.append(note)
+            logger.warning("contract %s: %s", contract.id, note)
         return jobs
 
 

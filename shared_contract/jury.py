@@ -187,7 +187,7 @@ class JuryEngine:
                     vote.from_cache = True
                 return votes
 
-        started_at, started = _now(), time.perf_counter()
+        started_at = _now()
         progress = _Progress()
         request = job.request
         reasks_left = job.judging.reask_unparseable
@@ -227,7 +227,9 @@ class JuryEngine:
                 continue
             break
 
-        timing = VoteTiming(started_at=started_at, finished_at=_now(), latency_s=round(time.perf_counter() - started, 6))
+        # Latency is time spent in judge calls; waits for a concurrency slot or a back-off are not the judge's.
+        latency = round(sum(attempt.latency_s for attempt in progress.attempts), 6)
+        timing = VoteTiming(started_at=started_at, finished_at=_now(), latency_s=latency)
         votes = self._build_votes(job, request, progress, final, completion, failure, timing)
         transport_failure = failure is not None and failure[0].startswith(("judge_", "provider_error"))
         if self.cache is not None and job.cache_key is not None and not transport_failure:
@@ -251,6 +253,11 @@ class JuryEngine:
         if cost is None:
             cost = self.prices.cost(request.model, progress.input_tokens, progress.output_tokens, progress.cached_input_tokens)
         share = len(job.criterion_ids)
+        # A batched request's usage is split evenly over its criteria; the first criterion takes the remainder.
+        input_shares = _split(progress.input_tokens, share)
+        cached_shares = _split_within(progress.cached_input_tokens, input_shares)
+        output_shares = _split(progress.output_tokens, share)
+        reasoning_shares = _split_within(progress.reasoning_tokens, output_shares)
         votes: dict[str, Vote] = {}
         for index, criterion_id in enumerate(job.criterion_ids):
             parsed = final.get(criterion_id) if final else None
@@ -262,7 +269,6 @@ class JuryEngine:
                 verdict, reason = VoteVerdict.INVALID, f"{status}: {detail}"
             else:
                 verdict, reason, status = VoteVerdict(parsed.verdict), None, "ok"
-            # A batched request's usage is split evenly over its criteria; the first criterion takes the remainder.
             first = index == 0
             votes[criterion_id] = Vote(
                 seat=job.seat,
@@ -276,10 +282,10 @@ class JuryEngine:
                 completion=completion,
                 parse_status=status,
                 attempts=progress.attempts if first else [],
-                input_tokens=_split(progress.input_tokens, share, first),
-                output_tokens=_split(progress.output_tokens, share, first),
-                reasoning_tokens=_split(progress.reasoning_tokens, share, first),
-                cached_input_tokens=_split(progress.cached_input_tokens, share, first),
+                input_tokens=input_shares[index],
+                output_tokens=output_shares[index],
+                reasoning_tokens=reasoning_shares[index],
+                cached_input_tokens=cached_shares[index],
                 cost_usd=None if cost is None else (cost / share),
                 prompt_hash=job.prompt_hash,
                 timing=timing,
@@ -287,8 +293,30 @@ class JuryEngine:
         return votes
 
 
-def _split(total: int, share: int, first: bool) -> int:
-    return total // share + (total % share if first else 0)
+def _split(total: int, share: int) -> list[int]:
+    """Split a token count into ``share`` near-equal parts; the first part takes the remainder."""
+    parts = [total // share] * share
+    parts[0] += total % share
+    return parts
+
+
+def _split_within(total: int, limits: list[int]) -> list[int]:
+    """Split ``total`` like ``_split``, but never give a part more than its limit.
+
+    Cached input tokens are a subset of input tokens, so a vote's cached share must not exceed its
+    input share: with 8 input and 7 cached tokens over 4 criteria, the plain split would give the
+    first vote 4 cached tokens out of 2 input tokens. The excess goes to the next parts with room;
+    a total above ``sum(limits)`` (a provider that reports more cached than input tokens) puts the
+    rest on the first part, so the parts always sum to ``total``.
+    """
+    parts = [min(part, limit) for part, limit in zip(_split(total, len(limits)), limits, strict=True)]
+    excess = total - sum(parts)
+    for index, limit in enumerate(limits):
+        moved = min(excess, limit - parts[index])
+        parts[index] += moved
+        excess -= moved
+    parts[0] += excess
+    return parts
 
 
 def _pack(votes: dict[str, Vote]) -> Vote:

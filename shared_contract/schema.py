@@ -1,13 +1,14 @@
 """Evaluation contract models: the single source of truth for the contract file format.
 
-A contract states what is graded (the target), how each criterion is judged (a deterministic
-check or a jury of LLM judges), which juries may judge it, how votes become a criterion
-decision, and how criterion decisions become a task outcome and score.
+A contract states what is graded (the target) and how each criterion is judged (a deterministic
+check or a jury of LLM judges). It also names the juries that may judge it, the rule that turns
+votes into a criterion decision, and how criterion decisions become a task outcome and score.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -25,7 +26,7 @@ class _Strict(BaseModel):
 
 
 class TargetKind(StrEnum):
-    """What part of a solver's work a criterion grades."""
+    """Part of a solver's work that a criterion grades."""
 
     FINAL_ANSWER = "final_answer"
     FILE = "file"
@@ -51,7 +52,7 @@ class Target(_Strict):
 
 
 class Method(StrEnum):
-    """How a criterion is judged."""
+    """Judging method of a criterion: a deterministic check or the jury."""
 
     JURY = "jury"
     EXACT = "exact"
@@ -78,7 +79,7 @@ class Normalization(StrEnum):
 
 
 class Extraction(StrEnum):
-    """Which part of the graded text a text or numeric check compares.
+    """Part of the graded text that a text or numeric check compares.
 
     ``final_answer_line`` takes the text after the last line starting with "Final answer:" or
     "Answer:", and the whole text when there is no such line.
@@ -216,8 +217,9 @@ class Criterion(_Strict):
         if self.method is Method.REGEX and self.pattern is not None:
             try:
                 re.compile(self.pattern)
-            except re.error as error:
-                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {error}") from None
+            except (re.error, OverflowError, RecursionError) as error:
+                # OverflowError: a repeat count past the engine's limit; RecursionError: groups nested too deeply.
+                raise ValueError(f"pattern {self.pattern[:200]!r} is not a valid regular expression: {error}") from None
         if self.method is Method.NUMERIC:
             try:
                 float(str(self.expected).replace(",", ""))
@@ -365,7 +367,7 @@ class Contract(_Strict):
     @classmethod
     def _check_criteria(cls, criteria: list[Criterion]) -> list[Criterion]:
         ids = [criterion.id for criterion in criteria]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        duplicates = sorted(i for i, count in Counter(ids).items() if count > 1)
         if duplicates:
             raise ValueError(f"criterion ids must be unique, duplicated: {duplicates}")
         if criteria and not any(c.polarity is Polarity.POSITIVE for c in criteria):
