@@ -120,14 +120,25 @@ def grade(
     except ContractError as error:
         print(str(error), file=sys.stderr)
         raise typer.Exit(2) from None
-    text = sys.stdin.read() if response == "-" else Path(response).read_text(encoding="utf-8")
-    evidence = Evidence(
-        response=text, workspace=workspace, trajectory=trajectory.read_text(encoding="utf-8") if trajectory else None
-    )
-    judges = _judges(judge)
-    record = asyncio.run(
-        _grade_one(loaded, evidence, contract.parent, judges, jury, solver, prices, None if no_cache else (cache or default_cache_path()), refresh, concurrency, progress)
-    )
+    try:
+        text = sys.stdin.read() if response == "-" else Path(response).read_text(encoding="utf-8")
+        trajectory_text = trajectory.read_text(encoding="utf-8") if trajectory else None
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"error: cannot read the response or trajectory: {error}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    if workspace is not None and not workspace.is_dir():
+        print(f"error: workspace {str(workspace)!r} is not a folder", file=sys.stderr)
+        raise typer.Exit(2)
+    evidence = Evidence(response=text, workspace=workspace, trajectory=trajectory_text)
+    cache_path = None if no_cache else (cache or default_cache_path())
+    try:
+        record = asyncio.run(
+            _grade_one(loaded, evidence, contract.parent, _judges(judge), jury, solver, prices, cache_path, refresh, concurrency, progress)
+        )
+    except (KeyError, ValueError) as error:
+        # An unknown jury name or an unreadable price table: nothing was graded yet.
+        print(f"error: {error.args[0] if error.args else error}", file=sys.stderr)
+        raise typer.Exit(2) from None
     write_record(record, out)
     _print_record(record)
 

@@ -184,3 +184,24 @@ def test_record_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         audit.write_atomic(target, "new")
     assert target.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--response", "/nonexistent/answer.txt"], "cannot read the response"),
+        (["--response", "-", "--jury", "nope"], "jury 'nope' not found"),
+        (["--response", "-", "--workspace", "/nonexistent"], "is not a folder"),
+    ],
+)
+def test_grade_command_input_errors(extra: list[str], message: str, tmp_path: Path) -> None:
+    contract = Path(__file__).parent / "data" / "basic.yaml"
+    out = tmp_path / "record.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "shared_contract.cli", "grade", "--contract", str(contract), "--out", str(out), "--no-progress", "--no-cache", *extra],
+        input="Final answer: Paris", capture_output=True, text=True,
+    )
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not out.exists()
