@@ -229,6 +229,10 @@ def write_atomic(path: str | Path, text: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp creates the file readable by its owner only; give it the usual mode under the umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
