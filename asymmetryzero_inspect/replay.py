@@ -17,7 +17,17 @@ Model names are ``replay/<judge>`` and the script comes from ``-M script=FILE`` 
             otherwise: {completion: ...}
     global_faults: {first_n: 4, status: 429, retry_after: 2}   # faults on the first calls of any judge
     fault_rate: 0.3              # share of calls that fail with a random transient fault
+    fault_kinds: [429, 503, timeout, hang, truncated, empty]  # optional; repeat a kind to weight it
+    hang_s: 3600                 # how long a 'hang' fault sleeps before it answers
     seed: 1
+
+Without ``fault_kinds`` a random fault is an HTTP 429, 500, 502 or 503. The kinds are an HTTP
+status (raised as a provider error; a 429 carries Retry-After 0), ``timeout`` (the provider
+raises a timeout error at once), ``hang`` (the call sleeps ``hang_s`` seconds, so the caller's
+own time limit has to end it), ``truncated`` (the first half of the scripted completion, cut at
+the token limit) and ``empty`` (an empty completion). Truncated and empty completions report
+the usage of the scripted reply they replace. Random faults never advance a rule's reply
+counter, so a script replays the same sequence of replies with or without them.
 
 The replies are decided by the script alone; the provider never looks at the graded material
 to choose a verdict. A prompt that no rule matches gets a completion with no verdict.
@@ -43,6 +53,7 @@ _REQUIREMENT = re.compile(r"^## Requirement (\S+)$", re.MULTILINE)
 _lock = threading.Lock()
 _counters: dict[str, defaultdict[Any, int]] = defaultdict(lambda: defaultdict(int))
 _scripts: dict[str, dict[str, Any]] = {}
+_FAULT_KINDS = frozenset({"timeout", "hang", "truncated", "empty"})
 
 
 class ReplayProviderError(Exception):
@@ -52,6 +63,10 @@ class ReplayProviderError(Exception):
         super().__init__(message)
         self.status_code = status_code
         self.retry_after = retry_after
+
+
+class ReplayTimeoutError(TimeoutError):
+    """A scripted provider timeout, raised at once instead of after a wait."""
 
 
 def load_script(path: str) -> dict[str, Any]:
@@ -117,7 +132,8 @@ class ReplayModel(ModelAPI):
             return index, rule
         return None
 
-    def _global_fault(self) -> ReplayProviderError | None:
+    def _global_fault(self) -> ReplayProviderError | str | None:
+        """Return this call's injected fault: a provider error, a fault kind name, or None."""
         faults = self.script.get("global_faults")
         rate = float(self.script.get("fault_rate", 0.0))
         with _lock:
@@ -129,8 +145,17 @@ class ReplayModel(ModelAPI):
         if rate > 0:
             chooser = random.Random(f"{self.script.get('seed', 0)}:{call}")
             if chooser.random() < rate:
-                status = chooser.choice([429, 500, 502, 503])
-                return ReplayProviderError(status, f"scripted random fault {status}", 0.0 if status == 429 else None)
+                kinds = self.script.get("fault_kinds")
+                if not kinds:
+                    status = chooser.choice([429, 500, 502, 503])
+                    return ReplayProviderError(status, f"scripted random fault {status}", 0.0 if status == 429 else None)
+                kind = str(chooser.choice(kinds))
+                if kind.isdigit():
+                    status = int(kind)
+                    return ReplayProviderError(status, f"scripted random fault {status}", 0.0 if status == 429 else None)
+                if kind not in _FAULT_KINDS:
+                    raise ValueError(f"unknown fault kind {kind!r} in {self.script_path}; use an HTTP status or one of {sorted(_FAULT_KINDS)}")
+                return kind
         return None
 
     async def generate(
@@ -139,8 +164,12 @@ class ReplayModel(ModelAPI):
         """Return the scripted reply for this call, or raise its scripted failure."""
         prompt = _prompt_text(input)
         fault = self._global_fault()
-        if fault is not None:
+        if isinstance(fault, ReplayProviderError):
             raise fault
+        if fault == "timeout":
+            raise ReplayTimeoutError("scripted random fault: provider timed out")
+        if fault == "hang":
+            await asyncio.sleep(float(self.script.get("hang_s", 3600)))
 
         found = self._rule(prompt)
         if found is None:
@@ -149,18 +178,26 @@ class ReplayModel(ModelAPI):
         with _lock:
             counters = _counters[self.script_path]
             call = counters[(self.judge, index)]
-            counters[(self.judge, index)] += 1
+            if fault not in ("truncated", "empty"):
+                counters[(self.judge, index)] += 1
         replies = rule.get("replies") or [rule]
         reply = replies[min(call, len(replies) - 1)]
         if "unless_prompt_contains" in reply and reply["unless_prompt_contains"] not in prompt:
             reply = reply.get("otherwise", reply)
+
+        usage = reply.get("usage") or {}
+        if fault == "truncated":
+            completion = str(reply.get("completion", ""))
+            return self._output(completion[: len(completion) // 2], "length", usage)
+        if fault == "empty":
+            return self._output("", "stop", usage)
 
         if reply.get("delay_s"):
             await asyncio.sleep(float(reply["delay_s"]))
         error = reply.get("error")
         if error:
             raise ReplayProviderError(int(error.get("status", 500)), error.get("message", "scripted error"), error.get("retry_after"))
-        return self._output(reply.get("completion", ""), reply.get("finish_reason", "stop"), reply.get("usage") or {})
+        return self._output(reply.get("completion", ""), reply.get("finish_reason", "stop"), usage)
 
     def _output(self, completion: str, finish_reason: str, usage: dict[str, int]) -> ModelOutput:
         stop = {"length": "max_tokens", "content_filter": "content_filter"}.get(finish_reason, "stop")

@@ -14,7 +14,12 @@ TRANSIENT_KINDS: frozenset[str] = frozenset({"rate_limited", "server_error", "ti
 
 @dataclass(frozen=True)
 class JudgeRequest:
-    """One request to one judge model."""
+    """One request to one judge model.
+
+    ``cache_boundary`` is the length in characters of the leading part of ``user`` that every
+    request of the same judge and graded task shares (``JudgePrompt.shared_user``), or 0 when no
+    boundary is marked. The character at that offset is the newline that joins the two parts.
+    """
 
     model: str
     system: str
@@ -23,6 +28,23 @@ class JudgeRequest:
     images: tuple[Path, ...] = ()
     response_schema: dict[str, Any] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    cache_boundary: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cache_boundary and not (0 < self.cache_boundary < len(self.user) and self.user[self.cache_boundary] == "\n"):
+            raise ValueError(
+                f"cache_boundary {self.cache_boundary} must be the offset of a newline inside user "
+                f"(length {len(self.user)}); pass JudgePrompt.cache_boundary, or 0 for no boundary"
+            )
+
+    def user_parts(self) -> tuple[str, ...]:
+        """Split ``user`` at the cache boundary into (shared part, rest), dropping the joining newline.
+
+        Returns ``(user,)`` when no boundary is marked. Joining the parts with a newline gives ``user``.
+        """
+        if not self.cache_boundary:
+            return (self.user,)
+        return self.user[: self.cache_boundary], self.user[self.cache_boundary + 1 :]
 
 
 @dataclass(frozen=True)
@@ -30,6 +52,8 @@ class JudgeReply:
     """A judge's completion with the usage the provider reported.
 
     ``finish_reason`` is "stop", "length" (cut at the token limit), "content_filter" or None.
+    ``input_tokens`` counts every prompt token, cached or not; ``cached_input_tokens`` is the part
+    of it read from the provider's prompt cache, billed at the cached rate.
     """
 
     completion: str

@@ -119,7 +119,7 @@ class InspectBackend:
 
     async def complete(self, request: JudgeRequest) -> JudgeReply:
         """Send one request through Inspect; raise JudgeCallError on any provider failure."""
-        from inspect_ai.model import ChatMessageSystem, ChatMessageUser, ContentImage, ContentText, GenerateConfig
+        from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig
 
         settings = request.settings
         config = GenerateConfig(
@@ -129,12 +129,11 @@ class InspectBackend:
             top_p=settings.top_p,
             reasoning_effort=settings.reasoning_effort,
             max_retries=0,
+            # Requests of one task share their leading part (instructions, task, evidence), so let
+            # providers that need an explicit switch (Anthropic) cache it.
+            cache_prompt="auto",
         )
-        content: list[Any] = [ContentText(text=request.user)]
-        for path in request.images:
-            media = mimetypes.guess_type(path.name)[0] or "image/png"
-            content.append(ContentImage(image=f"data:{media};base64,{base64.b64encode(path.read_bytes()).decode()}"))
-        messages = [ChatMessageSystem(content=request.system), ChatMessageUser(content=content if request.images else request.user)]
+        messages = [ChatMessageSystem(content=request.system), ChatMessageUser(content=user_content(request))]
 
         try:
             output = await self._model(request.model).generate(messages, config=config)
@@ -146,11 +145,43 @@ class InspectBackend:
         usage = output.usage
         stop = output.stop_reason
         finish = {"max_tokens": "length", "model_length": "length", "content_filter": "content_filter"}.get(stop, "stop")
+        cache_read = (usage.input_tokens_cache_read if usage else 0) or 0
+        cache_write = (usage.input_tokens_cache_write if usage else 0) or 0
+        # Inspect's ModelUsage.input_tokens excludes cache reads and cache writes (OpenAI, Anthropic,
+        # Google and Bedrock providers in inspect-ai 0.3.285), while JudgeReply.input_tokens counts
+        # every prompt token. Cache writes are billed here at the uncached input rate.
+        # NOTE: Anthropic bills cache writes at 1.25x the input rate, so their cost is underestimated.
         return JudgeReply(
             completion=output.completion,
             finish_reason=finish,
-            input_tokens=(usage.input_tokens if usage else 0) or 0,
+            input_tokens=((usage.input_tokens if usage else 0) or 0) + cache_read + cache_write,
             output_tokens=(usage.output_tokens if usage else 0) or 0,
             reasoning_tokens=(usage.reasoning_tokens if usage else 0) or 0,
-            cached_input_tokens=(usage.input_tokens_cache_read if usage else 0) or 0,
+            cached_input_tokens=cache_read,
         )
+
+
+def user_content(request: JudgeRequest) -> Any:
+    """Build the user message content: plain text, or content parts with a cache boundary.
+
+    With a cache boundary the shared part and the criterion part become two ContentText parts, and
+    the shared part carries ``cache_breakpoint=True``. Inspect 0.3.285 passes the mark on to
+    Anthropic and to OpenAI gpt-5.6 and later, which then cache the prompt up to that part. Other
+    providers ignore it and cache by prefix on their own, or not at all. ``ChatMessage.text`` joins
+    the parts with a newline, so it equals ``request.user``.
+
+    Returns:
+        A string when there is no boundary and no image, else a list of Inspect content parts.
+    """
+    from inspect_ai.model import ContentImage, ContentText
+
+    parts = request.user_parts()
+    if len(parts) == 1 and not request.images:
+        return request.user
+    content: list[Any] = [ContentText(text=parts[0], cache_breakpoint=len(parts) > 1 or None)]
+    content.extend(ContentText(text=part) for part in parts[1:])
+    # NOTE: reference images follow the criterion part, so they are outside the marked cache prefix.
+    for path in request.images:
+        media = mimetypes.guess_type(path.name)[0] or "image/png"
+        content.append(ContentImage(image=f"data:{media};base64,{base64.b64encode(path.read_bytes()).decode()}"))
+    return content

@@ -304,10 +304,10 @@ def _split_within(total: int, limits: list[int]) -> list[int]:
     """Split ``total`` like ``_split``, but never give a part more than its limit.
 
     Cached input tokens are a subset of input tokens, so a vote's cached share must not exceed its
-    input share: with 8 input and 7 cached tokens over 4 criteria, the plain split would give the
-    first vote 4 cached tokens out of 2 input tokens. The excess goes to the next parts with room;
-    a total above ``sum(limits)`` (a provider that reports more cached than input tokens) puts the
-    rest on the first part, so the parts always sum to ``total``.
+    input share. With 8 input and 7 cached tokens over 4 criteria, the plain split would give the
+    first vote 4 cached tokens out of 2 input tokens. The excess goes to the next parts with room.
+    When ``total`` exceeds ``sum(limits)`` (a provider that reports more cached than input tokens),
+    the rest goes to the first part, so the parts always sum to ``total``.
     """
     parts = [min(part, limit) for part, limit in zip(_split(total, len(limits)), limits, strict=True)]
     excess = total - sum(parts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +64,29 @@ def _field_path(location: Iterable[Any]) -> str:
     return "".join(parts) or "(top level)"
 
 
+class _ShortRepr(reprlib.Repr):
+    """A bounded repr of a wrong value.
+
+    YAML aliases can nest a value exponentially (a "billion laughs" file), and a full repr of it
+    would not finish. Integers past Python's digit limit for str() are described, not printed.
+    """
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:
+            return f"<integer of {x.bit_length()} bits>"
+
+
+_SHORT_REPR = _ShortRepr(maxlevel=3, maxlist=5, maxtuple=5, maxdict=5, maxset=5, maxstring=80, maxother=80, maxlong=40)
+
+
 def _fix_for(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind in _FIXES:
         return _FIXES[kind]
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        return f"give a value of the right type (got {error.get('input')!r})"
+        return f"give a value of the right type (got {_SHORT_REPR.repr(error.get('input'))})"
     if kind == "value_error":
         return "change the value as the message says"
     return "correct the value"
@@ -93,8 +111,14 @@ def _parse_text(text: str, file: str) -> Any:
             raise ContractError(
                 [ContractProblem(file, f"line {error.lineno} column {error.colno}", f"invalid JSON: {error.msg}", "correct the JSON syntax")]
             ) from None
+        except (RecursionError, ValueError) as error:
+            raise ContractError([_unparseable(file, "JSON", error)]) from None
     try:
         return yaml.safe_load(text)
+    except (RecursionError, ValueError, IndexError, TypeError) as error:
+        # PyYAML's constructors raise these on tagged scalars they cannot convert ('!!int ' with
+        # no digits, an integer past Python's digit limit) instead of a YAMLError.
+        raise ContractError([_unparseable(file, "YAML", error)]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "(file)"
@@ -102,6 +126,13 @@ def _parse_text(text: str, file: str) -> Any:
         raise ContractError(
             [ContractProblem(file, where, f"invalid YAML: {problem}", "correct the YAML syntax (indentation, quotes, colons)")]
         ) from None
+
+
+def _unparseable(file: str, syntax: str, error: Exception) -> ContractProblem:
+    """Describe a file the parser gave up on: nesting past the recursion limit, or a value it cannot convert."""
+    if isinstance(error, RecursionError):
+        return ContractProblem(file, "(file)", f"{syntax} nested too deeply to read", "flatten the nesting of lists and mappings")
+    return ContractProblem(file, "(file)", f"{syntax} value cannot be read: {_SHORT_REPR.repr(str(error))}", "shorten the value")
 
 
 def load_contract(path: str | Path) -> Contract:

@@ -8,15 +8,21 @@ A completion without a usable verdict gives a status that names why, never a FAI
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from shared_contract.schema import BinaryScale, NumericScale, OrdinalScale, VerdictProtocol
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+# Invisible format characters, bidirectional marks, embeddings and isolates included: NFKC keeps them,
+# and a judge writing right-to-left text can put one inside a verdict word.
+_ZERO_WIDTH = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), None
+)
 _EMPHASIS = "*_`'\" "
 _PASS_WORDS = {"PASS", "PASSED", "MET"}
 _FAIL_WORDS = {"FAIL", "FAILED", "NOT MET", "NOT_MET"}
@@ -28,10 +34,21 @@ _REFUSAL = re.compile(
     r"i (?:won['’]t|will not) (?:evaluate|grade|judge)|unable to (?:evaluate|grade|judge|comply)|as an ai)\b",
     re.IGNORECASE,
 )
-_VERDICT_LINE = re.compile(r"(?<![A-Za-z])verdict\s*[:=]\s*[*_`\"']*\s*([A-Za-z][A-Za-z _/]*?)\s*[*_`\"']*\s*(?:$|[.,;)\n])", re.IGNORECASE | re.MULTILINE)
-_GRADE_LINE = re.compile(r"(?<![A-Za-z])GRADE\s*:\s*[*_`]*\s*([A-Za-z]+|\d+(?:\.\d+)?)\b", re.IGNORECASE)
-_OTHER_LABEL = re.compile(r"(?<![A-Za-z])([A-Za-z]+)\s*:\s*[*_`]*\s*(PASS|FAIL|C|I)\b", re.IGNORECASE)
+# The patterns below never let two unbounded runs compete for the same white space (as in
+# "\s*[*_]*\s*"): such a pair backtracks in quadratic or cubic time on a long run of spaces, which
+# degenerate completions do contain. The verdict key may be quoted, as in Python-style dicts
+# ('verdict': 'PASS'). The terminator is a lookahead, so a match never ends after the JSON object it sits in.
+_VERDICT_LINE = re.compile(
+    r"(?<![A-Za-z])verdict['\"]?\s*[:=]\s*(?:[*_`\"']+\s*)?([A-Za-z][A-Za-z_/]*(?: +[A-Za-z_/]+)*)"
+    r"\s*(?:[*_`\"']+\s*)?(?=$|[.,;!)\]}\n])",
+    re.IGNORECASE | re.MULTILINE,
+)
+_GRADE_LINE = re.compile(r"(?<![A-Za-z])GRADE\s*:\s*(?:[*_`]+\s*)?([A-Za-z]+|\d+(?:\.\d+)?)\b", re.IGNORECASE)
+_OTHER_LABEL = re.compile(r"(?<![A-Za-z])(?!verdict\b)([A-Za-z]+)\s*:\s*(?:[*_`]+\s*)?(PASS|FAIL|C|I)\b", re.IGNORECASE)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+# A JSON object opens with '{' and then a quoted key or '}', so other braces (code, Python dicts) are skipped.
+_OBJECT_START = re.compile(r"\{(?=\s*[\"}])")
+_FIRST_WINDOW = 1024
 
 
 @dataclass(frozen=True)
@@ -55,53 +72,85 @@ def clean_completion(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_ZERO_WIDTH)
 
 
-def _closing_brace(text: str, start: int) -> int | None:
-    depth = 0
-    in_string = False
-    escaped = False
-    for index in range(start, len(text)):
-        char = text[index]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    return None
+def _decode_at(decoder: json.JSONDecoder, text: str, index: int) -> tuple[Any, int] | None:
+    """Decode the JSON value that starts at ``index``; None when there is none.
+
+    The decoder reads a window of the text that grows only while the value runs past its end.
+    Decoding the whole text instead would cost time in proportion to ``index`` for every failed
+    attempt (JSONDecodeError counts the lines before the error), which is quadratic over a long
+    completion with many '{' characters.
+
+    NOTE: deeply nested objects that never close still cost time in proportion to the text's
+    length times their depth (up to the recursion limit): about 1 minute for 1 MB of '{"a": '.
+    """
+    size = _FIRST_WINDOW
+    while True:
+        window = text[index : index + size]
+        try:
+            value, end = decoder.raw_decode(window)
+        except json.JSONDecodeError as error:
+            ran_out = error.pos >= len(window) - 16 or error.msg.startswith("Unterminated string")
+            if index + size >= len(text) or not ran_out:
+                return None
+            size *= 4
+        except RecursionError:
+            # Nesting deeper than the interpreter's recursion limit: not a verdict object.
+            return None
+        else:
+            return value, index + end
+
+
+def _decode_objects(text: str, found: dict[int, tuple[int, dict[str, Any]]], to_original: Callable[[int], int]) -> None:
+    """Decode a JSON object at every '{' whose original offset has none yet, keyed by that offset."""
+    decoder = json.JSONDecoder()
+    for match in _OBJECT_START.finditer(text):
+        start = to_original(match.start())
+        if start in found:
+            continue
+        decoded = _decode_at(decoder, text, match.start())
+        if decoded is not None and isinstance(decoded[0], dict):
+            value, end = decoded
+            found[start] = (to_original(end), {str(key).strip().lower(): item for key, item in value.items()})
+
+
+def _without_trailing_commas(text: str) -> tuple[str, Callable[[int], int]]:
+    """Drop each comma (and the white space after it) that precedes '}' or ']'.
+
+    Returns the repaired text and a function that maps an offset in it back to the original text.
+    """
+    pieces: list[str] = []
+    removed_at: list[int] = []  # offsets in the repaired text where characters were dropped
+    removed_total: list[int] = []  # characters dropped up to and including that point
+    last = 0
+    kept = 0
+    for match in _TRAILING_COMMA.finditer(text):
+        pieces.append(text[last : match.start()])
+        kept += match.start() - last
+        removed_at.append(kept)
+        removed_total.append((removed_total[-1] if removed_total else 0) + match.start(1) - match.start())
+        last = match.start(1)
+    pieces.append(text[last:])
+
+    def to_original(offset: int) -> int:
+        index = bisect.bisect_right(removed_at, offset) - 1
+        return offset + (removed_total[index] if index >= 0 else 0)
+
+    return "".join(pieces), to_original
 
 
 def json_objects(text: str) -> list[tuple[int, dict[str, Any]]]:
     """Return every JSON object in the text as (end offset, object), keys lower-cased.
 
-    Nested objects are returned too. Trailing commas are tolerated.
+    Nested objects are returned too. Trailing commas are tolerated: objects that only decode once
+    they are removed come from a second pass over the repaired text, so no '{' starts a scan of
+    the rest of the text.
     """
-    decoder = json.JSONDecoder()
-    found: list[tuple[int, dict[str, Any]]] = []
-    for match in re.finditer(r"\{", text):
-        start = match.start()
-        try:
-            value, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            end_or_none = _closing_brace(text, start)
-            if end_or_none is None:
-                continue
-            try:
-                value = json.loads(_TRAILING_COMMA.sub(r"\1", text[start:end_or_none]))
-            except json.JSONDecodeError:
-                continue
-            end = end_or_none
-        if isinstance(value, dict):
-            found.append((end, {str(key).strip().lower(): item for key, item in value.items()}))
-    return found
+    found: dict[int, tuple[int, dict[str, Any]]] = {}
+    _decode_objects(text, found, lambda offset: offset)
+    if _TRAILING_COMMA.search(text):
+        repaired, to_original = _without_trailing_commas(text)
+        _decode_objects(repaired, found, to_original)
+    return [found[start] for start in sorted(found)]
 
 
 def _word(value: Any) -> str:
@@ -212,7 +261,9 @@ def parse_verdict(
         return _no_verdict(text)
     # Prefer the latest candidate; a misspelt key or bare reason only counts when nothing better follows it.
     candidates.sort(key=lambda item: item[0])
-    return candidates[-1][1]
+    # A bare reason carries no verdict, so it never overrides a verdict given before it.
+    decisive = [candidate for candidate in candidates if candidate[1].status != "missing_verdict"]
+    return (decisive or candidates)[-1][1]
 
 
 def parse_batched(

@@ -2,7 +2,9 @@
 
 Layout: everything a task's criteria share (instructions, task, reference, evidence) comes
 first, so requests for different criteria of one task start with an identical prefix that
-providers' prompt caches can reuse; the criterion comes last.
+providers' prompt caches can reuse; the criterion comes last. Each prompt also carries that
+shared part and the criterion part as separate strings, so a backend can send them as two
+content parts and mark the end of the shared one as a cache boundary.
 
 The evidence is untrusted. It sits between markers that carry a random nonce drawn after the
 evidence is known, so the evidence cannot close its block or imitate one. One nonce serves all
@@ -42,13 +44,35 @@ TEMPLATES = (SYSTEM_TEMPLATE, JSON_ANSWER, SCALE_ANSWER, LETTER_ANSWER, BATCH_AN
 TEMPLATE_HASH = "sha256:" + hashlib.sha256("\0".join((TEMPLATE_VERSION, *TEMPLATES)).encode("utf-8")).hexdigest()
 
 
+# Inspect's ChatMessage.text joins the text parts of a message with one newline. The shared part
+# keeps the first of the two newlines that separate it from the criterion part, so the joined text
+# of a two-part message is exactly ``JudgePrompt.user``.
+PART_SEPARATOR = "\n"
+
+
 @dataclass(frozen=True)
 class JudgePrompt:
-    """A rendered judge prompt; ``prompt_hash`` is computed with the nonce masked, so it is stable across runs."""
+    """A rendered judge prompt; ``prompt_hash`` is computed with the nonce masked, so it is stable across runs.
+
+    ``user`` is ``shared_user + PART_SEPARATOR + criterion_user``. ``shared_user`` (task, reference
+    and graded material) is identical for every prompt of one graded task; ``criterion_user`` holds
+    the requirement(s) and the answer format.
+    """
 
     system: str
     user: str
     prompt_hash: str
+    shared_user: str
+    criterion_user: str
+
+    def __post_init__(self) -> None:
+        if self.user != self.shared_user + PART_SEPARATOR + self.criterion_user:
+            raise ValueError("JudgePrompt.user must equal shared_user + PART_SEPARATOR + criterion_user")
+
+    @property
+    def cache_boundary(self) -> int:
+        """Length in characters of ``shared_user``: where the shared part of ``user`` ends."""
+        return len(self.shared_user)
 
 
 def new_nonce(material: str) -> str:
@@ -99,15 +123,20 @@ def _hash(system: str, user: str, nonce: str) -> str:
     return "sha256:" + hashlib.sha256(masked.encode("utf-8")).hexdigest()
 
 
+def _prompt(system: str, shared: str, criterion_text: str, nonce: str) -> JudgePrompt:
+    """Join the parts with the blank line used between sections and hash the full text."""
+    shared_user = shared + "\n"
+    user = shared_user + PART_SEPARATOR + criterion_text
+    return JudgePrompt(system, user, _hash(system, user, nonce), shared_user, criterion_text)
+
+
 def criterion_prompt(
     contract: Contract, criterion: Criterion, material: str, nonce: str, reference_note: str | None = None
 ) -> JudgePrompt:
     """Render the prompt for one criterion."""
     system = SYSTEM_TEMPLATE.format(nonce=nonce)
-    user = "\n\n".join(
-        (_shared_part(contract, material, nonce, reference_note), _criterion_part(criterion), _answer_part(criterion, contract.judging.protocol))
-    )
-    return JudgePrompt(system, user, _hash(system, user, nonce))
+    criterion_text = "\n\n".join((_criterion_part(criterion), _answer_part(criterion, contract.judging.protocol)))
+    return _prompt(system, _shared_part(contract, material, nonce, reference_note), criterion_text, nonce)
 
 
 def batched_prompt(
@@ -116,5 +145,5 @@ def batched_prompt(
     """Render one prompt that asks for a verdict on each of several binary criteria."""
     system = SYSTEM_TEMPLATE.format(nonce=nonce)
     body = "\n\n".join(_criterion_part(criterion) for criterion in criteria)
-    user = "\n\n".join((_shared_part(contract, material, nonce, reference_note), body, BATCH_ANSWER.format()))
-    return JudgePrompt(system, user, _hash(system, user, nonce))
+    criteria_text = "\n\n".join((body, BATCH_ANSWER.format()))
+    return _prompt(system, _shared_part(contract, material, nonce, reference_note), criteria_text, nonce)
