@@ -5,13 +5,21 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${ASYMMETRYZERO_VENV:-$root/.venv}"
 if [ ! -x "$venv/bin/python" ]; then
   python=""
-  if command -v pyenv >/dev/null 2>&1 && [ -x "$(pyenv root)/versions/3.12.1/bin/python3.12" ]; then
-    python="$(pyenv root)/versions/3.12.1/bin/python3.12"
-  elif command -v python3.12 >/dev/null 2>&1; then
-    python="$(command -v python3.12)"
-  elif PYENV_VERSION=3.12.1 python3.12 --version >/dev/null 2>&1; then
-    python="$(PYENV_VERSION=3.12.1 pyenv which python3.12)"
-  else
+  pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+  if command -v pyenv >/dev/null 2>&1; then
+    pyenv_root="$(pyenv root)"
+  fi
+  # A pyenv shim can exist for a version that is not selected, so each candidate must run.
+  for candidate in "$pyenv_root/versions/3.12.1/bin/python3.12" python3.12; do
+    if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then
+      python="$candidate"
+      break
+    fi
+  done
+  if [ -z "$python" ] && PYENV_VERSION=3.12.1 python3.12 --version >/dev/null 2>&1; then
+    python="$(PYENV_VERSION=3.12.1 python3.12 -c 'import sys; print(sys.executable)')"
+  fi
+  if [ -z "$python" ]; then
     echo "error: Python 3.12 not found; install it (pyenv install 3.12.1) and run again" >&2
     exit 1
   fi
