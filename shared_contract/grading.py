@@ -167,6 +167,9 @@ class Grader:
         votes_by_criterion: dict[str, dict[str, Vote]] = {c.id: {} for c in jury_criteria}
         if jobs:
             assert self.engine is not None
+            # NOTE: a task's requests go out together (up to the engine's concurrency limits), but a
+            # provider can serve a shared prefix from its cache only after one request carrying it has
+            # been processed. Requests sent at the same moment may all pay the full input rate.
             outcomes = await asyncio.gather(*(self.engine.run(job) for job, _ in jobs))
             for (job, _), votes in zip(jobs, outcomes, strict=True):
                 for criterion_id, vote in votes.items():

@@ -266,15 +266,30 @@ def parse_verdict(
     return (decisive or candidates)[-1][1]
 
 
+def _batched_criterion(label: Any, criterion_ids: list[str]) -> str | None:
+    """Resolve a batched verdict's criterion label to a criterion id.
+
+    Judges echo the prompt's heading, so "Requirement K2" names K2. A bare position ("2" or
+    "Requirement 2") names the second criterion of the prompt, unless a criterion has that id.
+    """
+    known = {key.casefold(): key for key in criterion_ids}
+    name = str(label).strip().casefold()
+    name = re.sub(r"^requirement\s+", "", name).strip()
+    if name in known:
+        return known[name]
+    if name.isdigit() and 1 <= int(name) <= len(criterion_ids):
+        return criterion_ids[int(name) - 1]
+    return None
+
+
 def parse_batched(
     completion: str, scales: dict[str, BinaryScale | OrdinalScale | NumericScale]
 ) -> dict[str, ParsedVerdict]:
     """Parse a batched completion: one verdict object per criterion id, the last one for each id winning."""
     text = clean_completion(completion)
     latest: dict[str, tuple[int, ParsedVerdict]] = {}
-    known = {key.casefold(): key for key in scales}
     for end, obj in json_objects(text):
-        criterion_id = known.get(str(obj.get("criterion", obj.get("id", ""))).strip().casefold())
+        criterion_id = _batched_criterion(obj.get("criterion", obj.get("id", "")), list(scales))
         if criterion_id is None:
             continue
         parsed = _object_verdict(obj, scales[criterion_id]) or ParsedVerdict(None, "missing_verdict")

@@ -4,6 +4,7 @@ Inspect, and how a request's usage (cached tokens included) is recorded and spli
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -207,3 +208,20 @@ def test_batched_usage_split_sums(criteria: int, input_tokens: int, cached: int,
     assert record.totals.input_tokens == input_tokens
     assert record.totals.cached_input_tokens == cached
     assert record.totals.cost_usd == pytest.approx(expected_cost)
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [("K2", "K2"), ("Requirement K2", "K2"), ("requirement k2", "K2"), ("2", "K2"), ("Requirement 1", "K1"), ("7", None), ("K9", None)],
+)
+def test_batched_label_resolution(label: str, expected: str | None) -> None:
+    from shared_contract.parsing import parse_batched
+    from shared_contract.schema import BinaryScale
+
+    completion = json.dumps({"verdicts": [{"criterion": label, "verdict": "PASS"}]})
+    parsed = parse_batched(completion, {"K1": BinaryScale(), "K2": BinaryScale()})
+    for criterion_id, verdict in parsed.items():
+        if criterion_id == expected:
+            assert verdict.verdict == "PASS"
+        else:
+            assert verdict.verdict is None
