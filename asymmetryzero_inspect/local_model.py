@@ -29,6 +29,7 @@ build enabled the AMX kernels on an AMX-capable Xeon VM and crashed with SIGSEGV
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import os
@@ -95,6 +96,15 @@ class _LoadedModel:
 
 _loaded_models: dict[_LoadKey, _LoadedModel] = {}
 _loading_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free loaded models before interpreter teardown, when llama.cpp's finalizers fail noisily."""
+    with _loading_lock:
+        for loaded in _loaded_models.values():
+            loaded.llama.close()
+        _loaded_models.clear()
 
 
 def _load_model(key: _LoadKey, progress: bool, verbose: bool) -> _LoadedModel:

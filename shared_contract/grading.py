@@ -31,7 +31,7 @@ from shared_contract.evidence import Evidence, Material, resolve_material
 from shared_contract.jury import JuryEngine, VoteJob
 from shared_contract.loading import contract_hash
 from shared_contract.parsing import ParsedVerdict, parse_batched, parse_verdict
-from shared_contract.prompts import TEMPLATE_HASH, batched_prompt, criterion_prompt, new_nonce
+from shared_contract.prompts import TEMPLATE_HASH, JudgePrompt, batched_prompt, criterion_prompt, new_nonce
 from shared_contract.schema import (
     BinaryScale,
     Contract,
@@ -262,6 +262,7 @@ class Grader:
         replicas: Counter[str] = Counter()
         jobs = []
         blind: list[str] = []
+        prompts: dict[tuple[tuple[str, ...], str | None], JudgePrompt] = {}
         for seat in seats:
             judge = seat.judge
             replica = replicas[judge.model_dump_json()]
@@ -271,14 +272,20 @@ class Grader:
                 blind.append(f"{seat.name} ({judge.model})")
             reference_note = ", ".join(p.name for p in images) + (" (attached)" if seat_images else " (not available to this judge)") if images else None
             for group in _request_groups(contract, criteria):
-                if len(group) > 1:
-                    prompt = batched_prompt(contract, group, text, nonce, reference_note)
-                    scales = {c.id: c.scale for c in group}
-                    parse = functools.partial(parse_batched, scales=scales)
-                else:
-                    prompt = criterion_prompt(contract, group[0], text, nonce, reference_note)
-                    parse = functools.partial(_parse_single, group[0].id, group[0].scale, contract.judging.protocol)
                 ids = tuple(c.id for c in group)
+                # Seats share one rendered prompt per request group, so memory grows with the
+                # number of criteria and not with criteria x judges x material size.
+                if (ids, reference_note) not in prompts:
+                    prompts[(ids, reference_note)] = (
+                        batched_prompt(contract, group, text, nonce, reference_note)
+                        if len(group) > 1
+                        else criterion_prompt(contract, group[0], text, nonce, reference_note)
+                    )
+                prompt = prompts[(ids, reference_note)]
+                if len(group) > 1:
+                    parse = functools.partial(parse_batched, scales={c.id: c.scale for c in group})
+                else:
+                    parse = functools.partial(_parse_single, group[0].id, group[0].scale, contract.judging.protocol)
                 request = JudgeRequest(
                     model=judge.model,
                     system=prompt.system,

@@ -3,6 +3,9 @@
 inspect_ai is imported only when this backend is used; the rest of the core runs without it.
 Inspect's own retry loop is turned off (``max_retries=0``) so the jury engine sees, records and
 retries every failed attempt itself.
+
+NOTE: provider SDKs may still retry inside one Inspect call: the OpenAI SDK retries 5xx responses
+twice by default, so for ``openai/`` judges one recorded attempt can stand for up to three requests.
 """
 
 from __future__ import annotations

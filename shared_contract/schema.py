@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 CONTRACT_FORMAT = "asymmetryzero/contract/v1"
 
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+MIN_POINTS = 1e-6
+MAX_POINTS = 1e6
 
 
 class _Strict(BaseModel):
@@ -192,6 +194,9 @@ class Criterion(_Strict):
             raise ValueError(f"weight must be a finite number, got {weight}")
         if weight == 0:
             raise ValueError("weight must not be 0: drop the criterion or give it points")
+        if not MIN_POINTS <= abs(weight) <= MAX_POINTS:
+            # Bounded so that sums and ratios of points stay finite floats.
+            raise ValueError(f"weight must be between {MIN_POINTS:g} and {MAX_POINTS:g} points in size, got {weight}")
         return weight
 
     @model_validator(mode="after")
@@ -297,9 +302,9 @@ class Aggregation(_Strict):
     @field_validator("groups")
     @classmethod
     def _check_group_weights(cls, groups: dict[str, float]) -> dict[str, float]:
-        bad = {name: weight for name, weight in groups.items() if not weight > 0}
+        bad = {name: weight for name, weight in groups.items() if not MIN_POINTS <= weight <= MAX_POINTS}
         if bad:
-            raise ValueError(f"group weights must be > 0, got {bad}")
+            raise ValueError(f"group weights must be between {MIN_POINTS:g} and {MAX_POINTS:g}, got {bad}")
         return groups
 
 
