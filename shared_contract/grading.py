@@ -270,7 +270,10 @@ class Grader:
             seat_images = tuple(images) if images and self.engine and self.engine.backend.accepts_images(judge.model) else ()
             if images and not seat_images:
                 blind.append(f"{seat.name} ({judge.model})")
-            reference_note = ", ".join(p.name for p in images) + (" (attached)" if seat_images else " (not available to this judge)") if images else None
+            reference_note = None
+            if images:
+                shown = " (attached)" if seat_images else " (not available to this judge)"
+                reference_note = ", ".join(path.name for path in images) + shown
             for group in _request_groups(contract, criteria):
                 ids = tuple(c.id for c in group)
                 # Seats share one rendered prompt per request group, so memory grows with the
