@@ -15,7 +15,7 @@ Steps timed separately:
 With ``--jsonl`` it also writes jury A's records as JSONL and times ``load_records`` on them
 (pydantic validation of every vote).
 
-Run: ``/work/venv/bin/python benchmarks/bench_compare.py [--resamples 2000] [--jsonl]``
+Run: ``python benchmarks/bench_compare.py [--resamples 2000] [--jsonl]``
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Default scale: two juries of 5 judges, each rating 200,000 criterion decisions s
 Votes are object arrays of Python strings with ``None`` for a missing vote, as they come out of
 parsed verdict records. Bootstrap steps use task-clustered resampling.
 
-Run: ``/work/venv/bin/python benchmarks/bench_stats.py [--resamples 1000]``
+Run: ``python benchmarks/bench_stats.py [--resamples 1000]``
 """
 
 from __future__ import annotations

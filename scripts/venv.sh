@@ -1,6 +1,6 @@
 # Source this file: it creates (once) and activates .venv with Python 3.12 from pyenv or PATH.
 set -euo pipefail
-export HARBOR_TELEMETRY=0 LITELLM_LOCAL_MODEL_COST_MAP=True INSPECT_TELEMETRY=0
+export HARBOR_TELEMETRY=0 LITELLM_LOCAL_MODEL_COST_MAP=True
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${ASYMMETRYZERO_VENV:-$root/.venv}"
 if [ ! -x "$venv/bin/python" ]; then

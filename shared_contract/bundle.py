@@ -94,6 +94,8 @@ def bundle_contracts(bundle: str | Path) -> list[tuple[dict[str, Any], list[Path
         reference = task.get("reference_file") or entry.get("reference_file") or ""
         references = [bundle / "refs" / reference] if reference else []
         for path in references:
+            if not path.resolve().is_relative_to((bundle / "refs").resolve()):
+                raise BundleError(f"{where}: reference file {reference!r} leads outside {bundle / 'refs'}; name a file inside it")
             if not path.is_file():
                 raise BundleError(f"{where}: reference file {path} not found")
         data = {

@@ -58,6 +58,8 @@ class CheckResult:
 
 def extract(text: str, how: Extraction) -> str:
     """Return the part of the text that a text check compares."""
+    # A byte-order mark from a text editor must not hide the first line's "Final answer:".
+    text = text.removeprefix("\ufeff")
     if how is Extraction.WHOLE:
         return text
     if how is Extraction.LAST_LINE:

@@ -6,11 +6,13 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -135,11 +137,16 @@ def grade(
         record = asyncio.run(
             _grade_one(loaded, evidence, contract.parent, _judges(judge), jury, solver, prices, cache_path, refresh, concurrency, progress)
         )
-    except (KeyError, ValueError) as error:
-        # An unknown jury name or an unreadable price table: nothing was graded yet.
-        print(f"error: {error.args[0] if error.args else error}", file=sys.stderr)
+    except (KeyError, ValueError, OSError, sqlite3.Error, yaml.YAMLError) as error:
+        # An unknown jury name, an unreadable price table or vote cache: nothing was graded yet.
+        print(f"error: {error.args[0] if isinstance(error, KeyError) and error.args else error}", file=sys.stderr)
         raise typer.Exit(2) from None
-    write_record(record, out)
+    try:
+        write_record(record, out)
+    except OSError as error:
+        print(f"error: cannot write the record to {str(out)!r}: {error}", file=sys.stderr)
+        print(record.to_json(), file=sys.stdout)
+        raise typer.Exit(2) from None
     _print_record(record)
 
 
@@ -184,11 +191,35 @@ def reaggregate_command(
     vote_rule: Annotated[str, typer.Option(help="majority, unanimous or at_least:K.")] = "majority",
 ) -> None:
     """Apply another vote rule to stored votes, with no judge call."""
-    loaded = load_contract(contract)
-    rule = parse_vote_rule(vote_rule)
-    lines = [reaggregate(record, loaded, rule).to_json(indent=None) for path in records for record in read_records(path)]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from pydantic import ValidationError
+
+    from shared_contract.audit import write_atomic
+    from shared_contract.loading import contract_hash
+
+    try:
+        loaded = load_contract(contract)
+        rule = parse_vote_rule(vote_rule)
+        stored = [record for path in records for record in read_records(path)]
+    except (ContractError, ValueError, OSError, UnicodeDecodeError, ValidationError) as error:
+        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
+        raise typer.Exit(2) from None
+
+    expected_hash = contract_hash(loaded, contract.parent)
+    for record in stored:
+        if record.contract_id != loaded.id or record.contract_hash != expected_hash:
+            print(
+                f"error: record of {record.contract_id!r} ({record.contract_hash}) was not graded with {contract} "
+                f"({loaded.id!r}, {expected_hash}); pass the contract it was graded with",
+                file=sys.stderr,
+            )
+            raise typer.Exit(2)
+        panel = len(record.jury.seats)
+        if rule.k is not None and rule.k > panel:
+            print(f"error: at_least:{rule.k} needs more votes than the panel of {panel} in record {record.contract_id!r}", file=sys.stderr)
+            raise typer.Exit(2)
+
+    lines = [reaggregate(record, loaded, rule).to_json(indent=None) for record in stored]
+    write_atomic(out, "\n".join(lines) + "\n")
     console.print(f"wrote {len(lines)} records to {out}")
 
 
@@ -213,7 +244,11 @@ def parity(
         print(f"error: --by must be 'sample' or 'contract', got {by!r}", file=sys.stderr)
         raise typer.Exit(2)
     ignored = CROSS_FRAMEWORK_IGNORED if by == "contract" else RUN_SPECIFIC_FIELDS
-    left_list, right_list = load_records(left), load_records(right)
+    try:
+        left_list, right_list = load_records(left), load_records(right)
+    except (ValueError, OSError) as error:
+        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
+        raise typer.Exit(2) from None
     left_records = {record_key(r, by): r for r in left_list}
     right_records = {record_key(r, by): r for r in right_list}
     if by == "contract" and (len(left_records) < len(left_list) or len(right_records) < len(right_list)):
@@ -276,12 +311,21 @@ def harbor_export(
     contracts: Annotated[list[Path], typer.Argument(help="Contract files or folders.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the Harbor task folders.")],
     jury: Annotated[Optional[str], typer.Option(help="Jury profile the verifier uses.")] = None,
+    verifier_package: Annotated[
+        Optional[str], typer.Option(help="What the task image pip-installs: a pinned requirement or a wheel file (default: this version).")
+    ] = None,
 ) -> None:
     """Write one Harbor task folder per contract."""
     from asymmetryzero_harbor.export import export_tasks
 
+    from asymmetryzero_harbor.export import ExportError
+
     paths = [p for c in contracts for p in (sorted(c.glob("*.y*ml")) + sorted(c.glob("*.json")) if c.is_dir() else [c])]
-    written = export_tasks(paths, output, jury=jury)
+    try:
+        written = export_tasks(paths, output, jury=jury, verifier_package=verifier_package)
+    except (ContractError, ExportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(2) from None
     for path in written:
         print(path)
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import signal
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,26 +67,53 @@ def workspace_path(workspace: Path, relative: str) -> Path:
     return candidate
 
 
+SECRET_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+
+
+def command_environment() -> dict[str, str]:
+    """Return the environment for contract commands: ours, without judge keys and other secrets.
+
+    Commands may run code the agent wrote, which must not read the judges' API keys.
+    """
+    return {name: value for name, value in os.environ.items() if not name.upper().endswith(SECRET_SUFFIXES)}
+
+
 def run_command(command: str, workspace: Path | None, timeout_s: float) -> tuple[int | None, str, str | None]:
-    """Run a shell command in the workspace.
+    """Run a shell command in the workspace, in its own process group, without secret variables.
+
+    The command's output goes to a temporary file rather than a pipe, so a background process it
+    leaves behind cannot hold the check open; when the command ends or times out, every process
+    left in its group is killed, so none of them can touch the verifier's files afterwards.
 
     Returns:
         The exit code (None when it did not finish), the combined stdout and stderr, and an
         infrastructure error message or None.
     """
     cwd = str(workspace) if workspace is not None else None
-    try:
-        finished = subprocess.run(
-            command, shell=True, cwd=cwd, capture_output=True, timeout=timeout_s, check=False, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        logger.warning("command timed out after %ss: %r", timeout_s, command)
-        return None, "", f"command_timeout: {command!r} did not finish within {timeout_s}s"
-    except OSError as error:
-        logger.warning("command failed to start: %r: %s", command, error)
-        return None, "", f"command_error: {command!r} could not start: {error}"
-    output = finished.stdout.decode("utf-8", errors="replace") + finished.stderr.decode("utf-8", errors="replace")
-    return finished.returncode, output, None
+    with tempfile.TemporaryFile() as output:
+        try:
+            process = subprocess.Popen(
+                command, shell=True, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=command_environment(), start_new_session=True,
+            )
+        except OSError as error:
+            logger.warning("command failed to start: %r: %s", command, error)
+            return None, "", f"command_error: {command!r} could not start: {error}"
+        try:
+            exit_code: int | None = process.wait(timeout=timeout_s)
+            error_message = None
+        except subprocess.TimeoutExpired:
+            logger.warning("command timed out after %ss: %r", timeout_s, command)
+            exit_code, error_message = None, f"command_timeout: {command!r} did not finish within {timeout_s}s"
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
+        output.seek(0)
+        text = output.read().decode("utf-8", errors="replace")
+    return exit_code, text if error_message is None else "", error_message
 
 
 def resolve_material(target: Target, evidence: Evidence) -> Material:

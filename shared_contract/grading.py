@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared_contract.aggregation import decide_criterion, decide_task, median_score
+from shared_contract.aggregation import TaskOutcome, decide_criterion, decide_task, median_score
 from shared_contract.backend import JudgeRequest
 from shared_contract.audit import (
     CriterionResult,
@@ -188,6 +188,12 @@ class Grader:
 
         ordered = [results[criterion_id] for criterion_id in sorted(results)]
         outcome = decide_task(ordered, contract.aggregation)
+        outage = judge_outage(ordered)
+        if outage is not None:
+            # A task graded only by its checks because no judge answered is not a result: the
+            # record keeps the partial score, the outcome says why it is not one.
+            logger.warning("contract %s sample %s: %s", contract.id, sample_id, outage)
+            outcome = TaskOutcome(outcome.score, Decision.UNSCORED, outage, outcome.coverage)
         main_material = materials[contract.target] if contract.target in materials else resolve_material(contract.target, evidence)
         return VerdictRecord(
             contract_id=contract.id,
@@ -319,6 +325,24 @@ def _request_groups(contract: Contract, criteria: list[Criterion]) -> list[list[
 
 def _parse_single(criterion_id: str, scale: object, protocol: object, completion: str) -> dict[str, ParsedVerdict]:
     return {criterion_id: parse_verdict(completion, scale, protocol)}  # type: ignore[arg-type]
+
+
+TRANSPORT_FAILURES = ("judge_", "provider_error")
+
+
+def judge_outage(results: list[CriterionResult]) -> str | None:
+    """Return why the jury is out when every judge call of the record failed in transport, else None.
+
+    Transport failures are rate limits, server errors, timeouts, connection and provider errors
+    that outlasted the retries; an unparseable or refused completion is the judge's answer.
+    """
+    called = [vote for result in results for vote in result.votes if vote.verdict is not VoteVerdict.NOT_CALLED]
+    if not called:
+        return None
+    if all(vote.verdict is VoteVerdict.INVALID and vote.parse_status.startswith(TRANSPORT_FAILURES) for vote in called):
+        kinds = sorted({vote.parse_status for vote in called})
+        return f"judge outage: all {len(called)} judge calls failed after retries ({', '.join(kinds)})"
+    return None
 
 
 def totals(results: list[CriterionResult]) -> Totals:

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 SHARED = Path(os.environ.get("ASYMMETRYZERO_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-CASES_FILE = SHARED / "cases" / "judge_outputs.json"
+# The published case file when it sits beside the repository, else the copy kept in tests/data.
+_PUBLISHED_CASES = SHARED / "cases" / "judge_outputs.json"
+CASES_FILE = _PUBLISHED_CASES if _PUBLISHED_CASES.is_file() else Path(__file__).parent / "data" / "judge_outputs.json"
 PEER_BUNDLE = SHARED / "peer" / "simple_bundle"
 
 # Reason codes our parser gives for INVALID votes, per case, criterion and judge.

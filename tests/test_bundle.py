@@ -82,6 +82,7 @@ def test_threshold_scaled_from_percent(tmp_path: Path) -> None:
         (lambda a: a[0]["criteria"][0].pop("weight"), "missing 'weight'"),
         (lambda a: a[0].update(task_id="nowhere"), "task_id not found"),
     ],
+    ids=["grader-type", "missing-weight", "unknown-task"],
 )
 def test_malformed_bundle_errors(change, message: str, tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
@@ -100,3 +101,14 @@ def test_import_command(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "shared_contract.cli", "import-bundle", str(tmp_path / "none"), "-o", str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 2
     assert "tasks.json: file not found" in run.stderr
+
+
+def test_reference_outside_bundle_rejected(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(BUNDLE, bundle)
+    tasks = json.loads((bundle / "tasks.json").read_text(encoding="utf-8"))
+    tasks["prompts"][0]["reference_file"] = "../../../../../etc/hostname"
+    (bundle / "tasks.json").write_text(json.dumps(tasks), encoding="utf-8")
+    with pytest.raises(BundleError, match="leads outside"):
+        import_bundle(bundle, tmp_path / "out")
+    assert not (tmp_path / "out" / "refs" / "hostname").exists()

@@ -40,6 +40,7 @@ CASES = [
     ({"method": "json_path", "json_path": "$.ok", "expected": True}, '{"ok": true}', "PASS"),
     ({"method": "json_path", "json_path": "$.ok", "expected": True}, "not json", "FAIL"),
     ({"method": "exact", "expected": "x"}, "   ", "FAIL"),
+    ({"method": "exact", "expected": "Canberra"}, "\ufeffFinal answer: Canberra\n", "PASS"),
 ]
 
 
@@ -96,3 +97,24 @@ def test_workspace_check_without_workspace() -> None:
     result = run_check(criterion, Evidence(), Material(None, "workspace"))
     assert result.decision is Decision.UNSCORED
     assert result.reason.startswith("no_workspace")
+
+
+def test_command_without_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-for-commands")
+    criterion = Criterion(id="c", requirement="r", method="command_exit_code", command='test -z "$OPENAI_API_KEY"')
+    result = run_check(criterion, Evidence(workspace=tmp_path), Material(None, "workspace"))
+    assert result.decision is Decision.PASS
+    assert "sk-test" not in str(result.detail)
+
+
+def test_command_background_child_killed(tmp_path: Path) -> None:
+    marker = tmp_path / "late.txt"
+    command = f"(sleep 1; echo late > {marker}) & echo started"
+    criterion = Criterion(id="c", requirement="r", method="command_exit_code", command=command, timeout_s=5)
+    result = run_check(criterion, Evidence(workspace=tmp_path), Material(None, "workspace"))
+    assert result.decision is Decision.PASS
+    assert "started" in result.detail["output_tail"]
+    import time
+
+    time.sleep(1.5)
+    assert not marker.exists()

@@ -9,6 +9,7 @@ import math
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -41,7 +42,7 @@ from tests.harbor_support.replay_contracts import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-HARBOR = REPO.parent / "venv" / "bin" / "harbor"
+HARBOR = Path(sys.executable).parent / "harbor"
 
 
 @pytest.fixture(autouse=True)
@@ -152,8 +153,8 @@ def test_verify_unscored_no_reward(sandbox, tmp_path, monkeypatch, capsys) -> No
 
 
 def test_verify_judge_outage_no_reward(sandbox, tmp_path, monkeypatch, capsys) -> None:
-    # The file check passes and the jury criterion is unscored, so the core's outcome is PASS
-    # on half the weight. A judge outage must still leave no reward.
+    # The file check passes and every judge call fails: the core marks the outage UNSCORED
+    # (its partial score stays in the record), and no reward is written.
     _script(tmp_path, monkeypatch, _all("A", server_error()))
     data = file_contract("outage-case")
     data["judging"] = {"max_attempts": 1}
@@ -165,10 +166,12 @@ def test_verify_judge_outage_no_reward(sandbox, tmp_path, monkeypatch, capsys) -
     assert code == cli.EXIT_NO_REWARD
     assert not (sandbox["verifier"] / "reward.json").exists()
     record = _record(sandbox)
-    assert record.outcome is Decision.PASS
+    assert record.outcome is Decision.UNSCORED
+    assert record.outcome_reason.startswith("judge outage")
     assert record.coverage == pytest.approx(0.5)
     assert all(vote.parse_status == "judge_server_error" for vote in _criterion(record, "haiku-form").votes)
-    assert "unreachable" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "UNSCORED" in error or "unreachable" in error
 
 
 def _planting_contract(contract_id: str, out_dir: Path, *, unscored: bool) -> dict:

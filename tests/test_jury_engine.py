@@ -205,3 +205,47 @@ def test_grade_command_input_errors(extra: list[str], message: str, tmp_path: Pa
     assert message in run.stderr
     assert "Traceback" not in run.stderr
     assert not out.exists()
+
+
+def test_judge_outage_unscores_task(tmp_path: Path) -> None:
+    down = [{"judge": judge, "replies": [{"error": {"status": 500}}]} for judge in JUDGES]
+    script = _script(tmp_path, down)
+    data = _contract(["K1", "K2"], JUDGES, max_attempts=2)
+    data["criteria"].append({"id": "exact", "requirement": "Says Report.", "method": "contains", "expected": "Report"})
+    records, _ = _grade(data, script)
+    record = records[0]
+    assert next(r for r in record.criteria if r.id == "exact").decision is Decision.PASS
+    assert record.outcome is Decision.UNSCORED
+    assert record.outcome_reason.startswith("judge outage: all 6 judge calls failed")
+    assert record.score == 1.0
+
+
+def test_partial_outage_still_decides(tmp_path: Path) -> None:
+    down = [{"judge": "A", "replies": [{"error": {"status": 500}}]}]
+    script = _script(tmp_path, down)
+    records, _ = _grade(_contract(["K1", "K2"], JUDGES, max_attempts=2), script)
+    assert records[0].outcome_reason is None or not records[0].outcome_reason.startswith("judge outage")
+
+
+def test_reaggregate_command_checks_inputs(tmp_path: Path) -> None:
+    script = _script(tmp_path, [{"criterion": "explains", "replies": [{"completion": '{"verdict": "PASS"}'}]}])
+    contract = Path(__file__).parent / "data" / "basic.yaml"
+    response = tmp_path / "answer.txt"
+    response.write_text("Final answer: Paris", encoding="utf-8")
+    record = tmp_path / "record.json"
+    env = {**__import__("os").environ, "ASYMMETRYZERO_REPLAY_SCRIPT": str(script)}
+    cli = [sys.executable, "-m", "shared_contract.cli"]
+    graded = subprocess.run([*cli, "grade", "--contract", str(contract), "--response", str(response), "--out", str(record), "--jury", "compact", "--no-progress", "--no-cache"], capture_output=True, text=True, env=env)
+    assert graded.returncode == 0, graded.stderr
+
+    unanimous = subprocess.run([*cli, "reaggregate", str(record), "--contract", str(contract), "--out", str(tmp_path / "u.jsonl"), "--vote-rule", "unanimous"], capture_output=True, text=True)
+    assert unanimous.returncode == 0, unanimous.stderr
+    too_many = subprocess.run([*cli, "reaggregate", str(record), "--contract", str(contract), "--out", str(tmp_path / "k.jsonl"), "--vote-rule", "at_least:9"], capture_output=True, text=True)
+    assert too_many.returncode == 2
+    assert "panel of 3" in too_many.stderr
+
+    other = tmp_path / "other.yaml"
+    other.write_text(contract.read_text(encoding="utf-8").replace("pass_threshold: 0.6", "pass_threshold: 0.7"), encoding="utf-8")
+    mismatch = subprocess.run([*cli, "reaggregate", str(record), "--contract", str(other), "--out", str(tmp_path / "m.jsonl")], capture_output=True, text=True)
+    assert mismatch.returncode == 2
+    assert "was not graded with" in mismatch.stderr

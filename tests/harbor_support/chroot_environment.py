@@ -17,7 +17,7 @@ them, and ``stop`` kills any whose root is still the trial's chroot.
 Requires root, ``unshare`` and ``mount`` from util-linux, and coreutils
 ``chroot`` and ``env``. Use it with
 ``harbor run --env tests.harbor_support.chroot_environment:ChrootEnvironment``
-and ``/work/main`` on ``PYTHONPATH``.
+and the repository on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import os
 import shlex
 import shutil
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,22 @@ from harbor.environments.capabilities import EnvironmentCapabilities
 # Host paths bound read-only at the same place inside every chroot. A path
 # that is a symlink on the host (``/bin -> usr/bin`` on merged-/usr systems)
 # is copied as a symlink instead of bound.
-READ_ONLY_BINDS: tuple[str, ...] = (
-    "/usr",
-    "/lib",
-    "/lib64",
-    "/bin",
-    "/sbin",
-    "/etc",
-    "/work/venv",
-    "/root/.pyenv",
+READ_ONLY_BINDS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            "/usr",
+            "/lib",
+            "/lib64",
+            "/bin",
+            "/sbin",
+            "/etc",
+            "/root/.pyenv",
+            # The Python environment running Harbor (the test venv) and its base interpreter, so
+            # the verifier's console scripts work inside the chroot.
+            sys.base_prefix,
+            sys.prefix,
+        )
+    )
 )
 PRIVATE_DIRS: tuple[str, ...] = (
     "app",
@@ -61,7 +69,7 @@ PRIVATE_DIRS: tuple[str, ...] = (
     "proc",
 )
 WORLD_WRITABLE_DIRS: tuple[str, ...] = ("app", "logs/agent", "logs/verifier", "logs/artifacts")
-DEFAULT_PATH = "/work/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_PATH = f"{sys.prefix}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 class ChrootEnvironment(BaseEnvironment):
@@ -73,7 +81,7 @@ class ChrootEnvironment(BaseEnvironment):
         Args:
             *args: Positional arguments of ``BaseEnvironment``.
             ro_binds: Extra host paths to bind read-only at the same path,
-                e.g. ``--ek 'ro_binds=["/work/main"]'`` on the CLI.
+                e.g. ``--ek 'ro_binds=["/path/to/repo"]'`` on the CLI.
             **kwargs: Keyword arguments of ``BaseEnvironment``.
         """
         # Default binds missing on this host are skipped. A missing extra one fails in ``start``.
