@@ -53,8 +53,11 @@ def schema(record: Annotated[bool, typer.Option("--record", help="Print the verd
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Contract files (YAML or JSON).")]) -> None:
+def validate(files: Annotated[list[Path], typer.Argument(help="Contract files (YAML or JSON) or folders of them.")]) -> None:
     """Validate contracts and report every problem of every file; exit 1 when any is invalid."""
+    from shared_contract.loading import contract_files
+
+    files = contract_files(files)
     problems = validate_files(files)
     for problem in problems:
         print(str(problem))

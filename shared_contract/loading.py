@@ -148,7 +148,25 @@ def load_contract(path: str | Path) -> Contract:
     except (OSError, UnicodeDecodeError) as error:
         raise ContractError([ContractProblem(file, "(file)", f"cannot read the file: {error}", "check the path")]) from None
     data = _parse_text(text, file)
-    return contract_from_data(data, file)
+    contract = contract_from_data(data, file)
+    problems = reference_problems(contract, path.parent, file)
+    if problems:
+        raise ContractError(problems)
+    return contract
+
+
+def reference_problems(contract: Contract, base_dir: Path, file: str) -> list[ContractProblem]:
+    """Check that every reference file exists inside the contract's folder."""
+    problems = []
+    root = base_dir.resolve()
+    for index, name in enumerate(contract.task.reference_files):
+        field = f"task.reference_files[{index}]"
+        target = (root / name).resolve()
+        if not target.is_relative_to(root):
+            problems.append(ContractProblem(file, field, f"{name!r} leads outside the contract's folder", "keep reference files beside the contract"))
+        elif not target.is_file():
+            problems.append(ContractProblem(file, field, f"reference file {name!r} not found in {str(root)!r}", "correct the path or add the file"))
+    return problems
 
 
 def contract_from_data(data: Any, file: str = "<contract>") -> Contract:
@@ -163,10 +181,18 @@ def contract_from_data(data: Any, file: str = "<contract>") -> Contract:
         raise ContractError(problems_from_validation(file, error)) from None
 
 
+def contract_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand each folder to the YAML and JSON files directly inside it; files stay as given."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml", ".json")) if path.is_dir() else [path])
+    return files
+
+
 def validate_files(paths: Iterable[str | Path]) -> list[ContractProblem]:
-    """Validate every file and return all problems of all files (empty when all are valid)."""
+    """Validate every file (folders: the contracts inside) and return all problems, empty when all are valid."""
     problems: list[ContractProblem] = []
-    for path in paths:
+    for path in contract_files(paths):
         try:
             load_contract(path)
         except ContractError as error:

@@ -225,6 +225,10 @@ class Criterion(_Strict):
             except (re.error, OverflowError, RecursionError) as error:
                 # OverflowError: a repeat count past the engine's limit; RecursionError: groups nested too deeply.
                 raise ValueError(f"pattern {self.pattern[:200]!r} is not a valid regular expression: {error}") from None
+        if self.method is Method.JSON_PATH and self.json_path is not None:
+            _check_json_path(self.json_path)
+        if self.path is not None and self.path.strip().rstrip("/") in ("", "."):
+            raise ValueError(f"path {self.path!r} names the workspace itself: name a file inside it")
         if self.method is Method.NUMERIC:
             try:
                 float(str(self.expected).replace(",", ""))
@@ -238,6 +242,16 @@ class Criterion(_Strict):
     def points(self) -> float:
         """Absolute points of the criterion, whatever sign the file gave."""
         return abs(self.weight)
+
+
+def _check_json_path(expression: str) -> None:
+    """Raise ValueError when the JSON path does not parse."""
+    from jsonpath_ng.ext import parse
+
+    try:
+        parse(expression)
+    except Exception as error:  # jsonpath-ng raises bare Exceptions and lexer errors for bad syntax.
+        raise ValueError(f"json_path {expression!r} is not a valid JSON path: {error}") from None
 
 
 class JudgeSettings(_Strict):

@@ -42,6 +42,10 @@ MALFORMED = [
     ("missing-prompt", _with(task={}), "task.prompt", "Field required"),
     ("bad-regex", _with(criteria__1__method="regex", criteria__1__pattern="(unclosed"), "criteria[1]", "not a valid regular expression"),
     ("no-positive", _with(criteria=[{"id": "bad", "requirement": "Recommends tea.", "polarity": "negative", "weight": 4}]), "criteria", "no positive points"),
+    ("bad-json-path", _with(criteria__1__method="json_path", criteria__1__json_path="$[[[[", criteria__1__expected=1), "criteria[1]", "not a valid JSON path"),
+    ("workspace-root", _with(criteria__1__method="file_exists", criteria__1__path="."), "criteria[1]", "names the workspace itself"),
+    ("missing-reference", _with(task={"prompt": "p", "reference_files": ["refs/none.png"]}), "task.reference_files[0]", "not found"),
+    ("escaping-reference", _with(task={"prompt": "p", "reference_files": ["../../etc/passwd"]}), "task.reference_files[0]", "leads outside"),
 ]
 
 
@@ -65,6 +69,15 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     problem = raised.value.problems[0]
     assert problem.field.startswith("line ")
     assert "invalid YAML" in problem.message
+
+
+def test_validate_accepts_folder(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text((DATA / "basic.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(_with(criteria=[])), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "shared_contract.cli", "validate", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "bad.yaml" in run.stdout
+    assert "1 valid, 1 invalid" in run.stderr
 
 
 def test_validate_reports_every_file(tmp_path: Path) -> None:

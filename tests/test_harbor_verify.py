@@ -502,7 +502,8 @@ def test_export_reference_outside_folder_rejected(tmp_path) -> None:
     (tmp_path / "contracts").mkdir()
     source = write_contract(tmp_path / "contracts" / "c.yaml", data)
 
-    with pytest.raises(ExportError, match="outside the contract's folder"):
+    # The contract loader rejects it before export looks at the files.
+    with pytest.raises((ExportError, ContractError), match="outside the contract's folder"):
         export_tasks([source], tmp_path / "tasks")
 
 

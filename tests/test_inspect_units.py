@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from shared_contract.loading import ContractError
 from inspect_ai.model import ChatMessageUser, ContentImage, ModelName
 from inspect_ai.scorer import SampleScore, Score
 from inspect_ai.solver import TaskState
@@ -118,6 +120,7 @@ def test_registry_name_qualified_once() -> None:
 
 def test_samples_from_folder(tmp_path: Path) -> None:
     (tmp_path / "chart.png").write_bytes(PIXEL)
+    (tmp_path / "notes.txt").write_text("reference notes", encoding="utf-8")
     with_image = _contract([{"id": "k", "requirement": "r", "method": "contains", "expected": "Paris"}], "with-image")
     with_image["task"]["reference_files"] = ["chart.png", "notes.txt"]
     _write_contract(tmp_path, "b.json", with_image)
@@ -149,7 +152,7 @@ def test_samples_missing_image_rejected(tmp_path: Path) -> None:
     data = _contract([{"id": "k", "requirement": "r", "method": "contains", "expected": "Paris"}])
     data["task"]["reference_files"] = ["missing.png"]
     _write_contract(tmp_path, "a.json", data)
-    with pytest.raises(FileNotFoundError, match="missing.png"):
+    with pytest.raises(ContractError, match="missing.png"):
         contract_samples(tmp_path)
 
 
