@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 RECORD_FORMAT = "asymmetryzero/verdict-record/v1"
 
+# Completions are parsed whole; records keep at most this many characters of each.
+COMPLETION_RECORD_CHARS = 65_536
+
 # Paths (dot-separated, '*' for any list index) whose values differ between runs by design.
 RUN_SPECIFIC_FIELDS = (
     "run",
@@ -90,6 +93,8 @@ class Vote(_Record):
     raw_score: float | None = None
     rationale: str | None = None
     completion: str | None = None
+    completion_chars: int | None = Field(default=None, description="Length of the whole completion, set when it was cut for the record.")
+    completion_cut: bool = Field(default=False, description="True when only the first COMPLETION_RECORD_CHARS of the completion are stored.")
     parse_status: str = "not_parsed"
     attempts: list[Attempt] = Field(default_factory=list)
     input_tokens: int = 0

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from shared_contract.audit import Attempt, Vote, VoteTiming, VoteVerdict
+from shared_contract.audit import COMPLETION_RECORD_CHARS, Attempt, Vote, VoteTiming, VoteVerdict
 from shared_contract.backend import JudgeBackend, JudgeCallError, JudgeReply, JudgeRequest
 from shared_contract.cache import VoteCache
 from shared_contract.parsing import ParsedVerdict
@@ -279,7 +279,9 @@ class JuryEngine:
                 score=parsed.score if parsed else None,
                 raw_score=parsed.raw_score if parsed else None,
                 rationale=parsed.rationale if parsed else None,
-                completion=completion,
+                completion=completion[:COMPLETION_RECORD_CHARS] if completion is not None else None,
+                completion_chars=len(completion) if completion is not None and len(completion) > COMPLETION_RECORD_CHARS else None,
+                completion_cut=completion is not None and len(completion) > COMPLETION_RECORD_CHARS,
                 parse_status=status,
                 attempts=progress.attempts if first else [],
                 input_tokens=input_shares[index],

@@ -249,3 +249,14 @@ def test_reaggregate_command_checks_inputs(tmp_path: Path) -> None:
     mismatch = subprocess.run([*cli, "reaggregate", str(record), "--contract", str(other), "--out", str(tmp_path / "m.jsonl")], capture_output=True, text=True)
     assert mismatch.returncode == 2
     assert "was not graded with" in mismatch.stderr
+
+
+def test_long_completion_cut_with_flag(tmp_path: Path) -> None:
+    long_completion = "x" * 100_000 + '\n{"verdict": "PASS"}'
+    script = _script(tmp_path, [{"judge": "A", "criterion": "K1", "replies": [{"completion": long_completion}]}])
+    records, _ = _grade(_contract(["K1"], JUDGES), script)
+    vote = next(v for v in records[0].criteria[0].votes if v.seat == "A")
+    assert vote.verdict is VoteVerdict.PASS
+    assert vote.completion_cut is True
+    assert vote.completion_chars == len(long_completion)
+    assert len(vote.completion) == 65_536
