@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from shared_contract.audit import COMPLETION_RECORD_CHARS
+
 from shared_contract.audit import VoteVerdict
 from shared_contract.evidence import Evidence
 from shared_contract.loading import contract_from_data
@@ -132,7 +134,9 @@ def test_hard_outputs_through_inspect(protocol: str, tmp_path: Path) -> None:
         assert vote.verdict.value == row.vote, f"{row.id} {row.title}: {vote.reason}"
         if row.vote == "INVALID":
             assert vote.reason is not None and vote.reason.startswith(row.status), f"{row.id}: {vote.reason}"
-        assert vote.completion == row.completion, f"{row.id}: completion changed in transit"
+        # Records keep the first COMPLETION_RECORD_CHARS characters of a completion and flag the cut.
+        assert vote.completion == row.completion[:COMPLETION_RECORD_CHARS], f"{row.id}: completion changed in transit"
+        assert vote.completion_cut == (len(row.completion) > COMPLETION_RECORD_CHARS), row.id
     record_figure(f"judge_outputs.rows_{protocol}", len(rows))
 
 
