@@ -274,7 +274,7 @@ class Judge(_Strict):
 
 
 class VoteRuleKind(StrEnum):
-    """How a panel's votes become a criterion decision."""
+    """Rule that turns a panel's votes into a criterion decision."""
 
     MAJORITY = "majority"
     AT_LEAST = "at_least"
@@ -298,7 +298,7 @@ class VoteRule(_Strict):
 
 
 class UnscoredPolicy(StrEnum):
-    """What an unscored criterion does to the task score."""
+    """Treatment of an unscored criterion in the task score."""
 
     EXCLUDE = "exclude"
     COUNT_AS_FAIL = "count_as_fail"
@@ -306,7 +306,7 @@ class UnscoredPolicy(StrEnum):
 
 
 class Aggregation(_Strict):
-    """How criterion decisions become a task score and outcome."""
+    """Rules that turn criterion decisions into a task score and outcome."""
 
     pass_threshold: float = Field(default=1.0, ge=0, le=1, description="Task passes when score >= this value.")
     unscored_policy: UnscoredPolicy = UnscoredPolicy.EXCLUDE
@@ -356,7 +356,7 @@ class Judging(_Strict):
 
 
 class Task(_Strict):
-    """What the solver was asked, with reference material for judges."""
+    """The solver's task prompt, with reference material for judges."""
 
     prompt: str = Field(min_length=1)
     reference_answer: str | None = None
