@@ -19,13 +19,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from shared_contract.audit import Decision, VerdictRecord, VoteVerdict
+from shared_contract.audit import Decision, VerdictRecord
+from shared_contract.grading import judge_outage
 
 REWARD_KEY = "reward"
-
-# Parse statuses the jury engine gives a vote whose request never got a usable completion.
-_TRANSPORT_STATUS_PREFIX = "judge_"
-_PROVIDER_ERROR_STATUS = "provider_error"
 
 # Float error tolerated above 1 before a score counts as out of range.
 _RANGE_TOLERANCE = 1e-9
@@ -33,33 +30,6 @@ _RANGE_TOLERANCE = 1e-9
 
 class NoRewardError(Exception):
     """The verdict record must not become a Harbor reward; the message gives the reason."""
-
-
-def transport_outage(record: VerdictRecord) -> str | None:
-    """Describe a judge outage: at least one judge call, and every call failed on transport.
-
-    Returns:
-        A message naming the failure reasons, or None when some judge returned a completion
-        or no judge was called.
-    """
-    called = [
-        vote
-        for result in record.criteria
-        for vote in result.votes
-        if vote.verdict is not VoteVerdict.NOT_CALLED
-    ]
-    if not called:
-        return None
-    failed = [
-        vote
-        for vote in called
-        if vote.verdict is VoteVerdict.INVALID
-        and (vote.parse_status.startswith(_TRANSPORT_STATUS_PREFIX) or vote.parse_status == _PROVIDER_ERROR_STATUS)
-    ]
-    if len(failed) < len(called):
-        return None
-    reasons = sorted({vote.parse_status for vote in failed})
-    return f"all {len(called)} judge calls failed on transport ({', '.join(reasons)}): the judges are unreachable"
 
 
 def _finite(name: str, value: float | None) -> float:
@@ -83,9 +53,9 @@ def rewards_from_record(record: VerdictRecord, reward_keys: Sequence[str] = ()) 
             the coverage is outside [0, 1], or every judge call failed on transport.
     """
     # The outage is checked first because it names the cause that an UNSCORED outcome hides.
-    outage = transport_outage(record)
+    outage = judge_outage(record.criteria)
     if outage is not None:
-        raise NoRewardError(f"{outage}: no reward is written")
+        raise NoRewardError(f"{outage}: the judges are unreachable, so no reward is written")
     if record.outcome is Decision.UNSCORED:
         raise NoRewardError(f"the verdict is UNSCORED ({record.outcome_reason or 'no reason given'}): no reward is written")
 
