@@ -180,8 +180,8 @@ class LocalLlamaAPI(ModelAPI):
                 f"n_ctx must be a positive multiple of {N_CTX_MULTIPLE} tokens, got {n_ctx}. "
                 f"Round it to a multiple of {N_CTX_MULTIPLE}, for example {DEFAULT_N_CTX}."
             )
-        # llama.cpp threads wait on each other at every step, so one thread per CPU slowed a verdict
-        # from 9 s to 22-82 s on a busy 2-core machine; half the CPUs leaves room for other work.
+        # llama.cpp threads wait on each other at every step. One thread per CPU slowed a verdict
+        # from 9 s to 22-82 s on a busy 2-core machine, so half the CPUs leaves room for other work.
         threads = n_threads if n_threads is not None else max(1, (os.cpu_count() or 2) // 2)
         if threads <= 0:
             raise ValueError(f"n_threads must be positive, got {threads}")

@@ -236,8 +236,8 @@ def parity(
     """Check two sets of verdict records for parity; print each difference with its field path.
 
     Fields documented as run-specific (timestamps, run ids, measured latency, cache hits) are
-    ignored; with --by contract the sample identity (sample id, epoch, solver) is too, because
-    Inspect and Harbor name samples differently. Exit 1 on any difference.
+    ignored. With --by contract the sample identity (sample id, epoch, solver) is ignored too,
+    because Inspect and Harbor name samples differently. Exit 1 on any difference.
     """
     from shared_contract.analysis.sources import load_records
     from shared_contract.audit import RUN_SPECIFIC_FIELDS

@@ -82,7 +82,7 @@ def run_command(command: str, workspace: Path | None, timeout_s: float) -> tuple
     """Run a shell command in the workspace, in its own process group, without secret variables.
 
     The command's output goes to a temporary file rather than a pipe, so a background process it
-    leaves behind cannot hold the check open; when the command ends or times out, every process
+    leaves behind cannot hold the check open. When the command ends or times out, every process
     left in its group is killed, so none of them can touch the verifier's files afterwards.
 
     Returns:

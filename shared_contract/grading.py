@@ -190,8 +190,8 @@ class Grader:
         outcome = decide_task(ordered, contract.aggregation)
         outage = judge_outage(ordered)
         if outage is not None:
-            # A task graded only by its checks because no judge answered is not a result: the
-            # record keeps the partial score, the outcome says why it is not one.
+            # A task graded only by its checks because no judge replied is not a result. The
+            # record keeps the partial score, and the outcome gives the reason.
             logger.warning("contract %s sample %s: %s", contract.id, sample_id, outage)
             outcome = TaskOutcome(outcome.score, Decision.UNSCORED, outage, outcome.coverage)
         main_material = materials[contract.target] if contract.target in materials else resolve_material(contract.target, evidence)

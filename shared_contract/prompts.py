@@ -1,8 +1,8 @@
 """Judge prompts.
 
 Layout: everything a task's criteria share (instructions, task, reference, evidence) comes
-first, so requests for different criteria of one task start with an identical prefix that
-providers' prompt caches can reuse; the criterion comes last. Each prompt also carries that
+first, and the criterion comes last. Requests for different criteria of one task therefore start
+with an identical prefix that providers' prompt caches can reuse. Each prompt also carries that
 shared part and the criterion part as separate strings, so a backend can send them as two
 content parts and mark the end of the shared one as a cache boundary.
 
